@@ -1,0 +1,5 @@
+import sys
+
+from batchmagic.cli import main
+
+sys.exit(main())

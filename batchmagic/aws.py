@@ -1,0 +1,134 @@
+"""The only place that creates boto3 sessions and clients, and where AWS errors become ours.
+
+AWS and the embedded emulator differ only in the endpoint URL and the credentials: nothing else
+in batchmagic branches on the backend.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from batchmagic.errors import AwsError
+
+# The emulator accepts any credentials; these fixed ones keep a user's real keys off the wire
+# when the target is the local emulator.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "batchmagic", "aws_secret_access_key": "batchmagic"}
+
+# One fix per error code users really meet; the message names the failing call too.
+_FIXES = {
+    "AccessDenied": "check the IAM permissions of the credentials in use",
+    "AccessDeniedException": "check the IAM permissions of the credentials in use",
+    "UnrecognizedClientException": "the credentials are not valid for this account or region",
+    "InvalidClientTokenId": "the access key is unknown: check AWS_PROFILE / the credentials file",
+    "ExpiredToken": "the session token expired: log in again (e.g. `aws sso login`)",
+    "ExpiredTokenException": "the session token expired: log in again (e.g. `aws sso login`)",
+    "NoSuchBucket": "create the bucket or fix --bucket (`batchmagic setup` creates one)",
+    "ThrottlingException": "AWS is throttling requests: retry in a moment",
+    "TooManyRequestsException": "AWS is throttling requests: retry in a moment",
+}
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where AWS calls go: a region, and optionally a profile or an endpoint URL (the emulator)."""
+
+    region: str = "us-east-1"
+    profile: str | None = None
+    endpoint_url: str | None = None
+    emulator: bool = False
+
+    def describe(self) -> str:
+        where = f"emulator at {self.endpoint_url}" if self.emulator else "AWS"
+        profile = f", profile {self.profile}" if self.profile else ""
+        return f"{where} ({self.region}{profile})"
+
+
+class AwsClients:
+    """boto3 clients for one target, created lazily and shared (boto3 clients are thread-safe)."""
+
+    def __init__(self, target: AwsTarget, *, max_pool_connections: int = 32) -> None:
+        self.target = target
+        credentials: dict[str, str] = EMULATOR_CREDENTIALS if target.emulator else {}
+        self.session = boto3.Session(
+            profile_name=None if target.emulator else target.profile,
+            region_name=target.region,
+            **credentials,
+        )
+        self._config = Config(
+            retries={"max_attempts": 8, "mode": "adaptive"},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def batch(self) -> Any:
+        return self.client("batch")
+
+    @functools.cached_property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    @functools.cached_property
+    def logs(self) -> Any:
+        return self.client("logs")
+
+    @functools.cached_property
+    def iam(self) -> Any:
+        return self.client("iam")
+
+    @functools.cached_property
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    @functools.cached_property
+    def sts(self) -> Any:
+        return self.client("sts")
+
+    def client(self, service: str) -> Any:
+        # boto3.Session.client is not thread-safe; clients themselves are.
+        with self._lock:
+            return self.session.client(
+                service, endpoint_url=self.target.endpoint_url, config=self._config
+            )
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ClientError, or '' for anything else."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def explain(error: BaseException, operation: str) -> AwsError:
+    """Turn a botocore error into one readable AwsError: the call, AWS's reason, the usual fix."""
+    if isinstance(error, NoCredentialsError):
+        return AwsError(
+            f"{operation}: no AWS credentials found. Configure a profile (`aws configure`, "
+            "--profile), set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --local to run on "
+            "the embedded emulator.",
+            code="NoCredentials",
+            operation=operation,
+        )
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        reason = error.response.get("Error", {}).get("Message", "") or code
+        fix = _FIXES.get(code)
+        if "iam:PassRole" in reason:
+            fix = "allow iam:PassRole on the execution and task roles for these credentials"
+        message = f"{operation} failed: {reason} ({code})"
+        if fix:
+            message += f" - fix: {fix}"
+        return AwsError(message, code=code, operation=operation)
+    if isinstance(error, BotoCoreError):
+        return AwsError(f"{operation} failed: {error}", code=type(error).__name__,
+                        operation=operation)
+    return AwsError(f"{operation} failed: {error}", operation=operation)

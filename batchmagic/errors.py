@@ -1,0 +1,36 @@
+"""The one error family users see. Each message is meant to be read by a person in a notebook."""
+
+from __future__ import annotations
+
+
+class BatchMagicError(Exception):
+    """Root of every error batchmagic raises on purpose."""
+
+
+class ConfigurationError(BatchMagicError):
+    """A bad option, setting, size, template or local file: found before anything is uploaded."""
+
+
+class StagingError(BatchMagicError):
+    """Uploading inputs to S3 or downloading outputs from it failed."""
+
+
+class SubmissionError(BatchMagicError):
+    """AWS refused to register the job definition, create the queue or submit the job."""
+
+
+class AwsError(BatchMagicError):
+    """An AWS call failed; the message says which call, why, and what usually fixes it."""
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+
+
+class JobFailedError(BatchMagicError):
+    """The job ran and the cell (or the job) failed; ``run`` holds everything that came back."""
+
+    def __init__(self, message: str, run: object = None) -> None:
+        super().__init__(message)
+        self.run = run
