@@ -1,0 +1,29 @@
+"""The embedded AWS emulator: moto for S3/Logs/IAM/STS/EC2, our own AWS Batch that really runs jobs.
+
+This package's import is kept light (``batchmagic emulator --help`` must not load moto); the
+server modules are imported when an emulator starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def run_emulator(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the emulator in a background thread of this process; yield its endpoint URL.
+
+    On exit the server stops, every running job's processes are killed and scratch dirs removed.
+    """
+    from batchmagic.emulator.server import EmulatorServer
+
+    server = EmulatorServer(host, port)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+__all__ = ["run_emulator"]

@@ -1,0 +1,122 @@
+"""The emulator's one endpoint: a WSGI app that sends AWS Batch to our implementation, the rest
+to moto's server app, served by a threaded werkzeug server.
+
+Batch requests are recognised by their SigV4 credential scope (service ``batch``) or, when
+unsigned, by a ``/v1/`` path that is a Batch operation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+HEALTH_PATH = "/batchmagic/health"
+
+
+def signing_service(environ: dict[str, Any]) -> str | None:
+    """The service of a SigV4 Authorization header's credential scope, if any."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    marker = "Credential="
+    start = auth.find(marker)
+    if start < 0:
+        return None
+    scope = auth[start + len(marker):].split(",", 1)[0].split("/")
+    return scope[3].lower() if len(scope) >= 5 else None
+
+
+def is_batch_request(environ: dict[str, Any]) -> bool:
+    path = str(environ.get("PATH_INFO", ""))
+    service = signing_service(environ)
+    if service is not None:
+        return service == "batch"
+    return path.rstrip("/") in BATCH_PATHS or path.startswith("/v1/tags/")
+
+
+class Dispatcher:
+    """Route one request: health check, AWS Batch, or moto."""
+
+    def __init__(self, batch: BatchApi, moto_app: WsgiApp, info: dict[str, Any]) -> None:
+        self.batch = batch
+        self.moto_app = moto_app
+        self.info = info
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            body = json.dumps({"status": "ok", **self.info}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if is_batch_request(environ):
+            return self.batch(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+
+def _moto_app() -> tuple[WsgiApp, type[Any]]:
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+        """No access log line per request (clients poll logs and jobs many times a second)."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    return DomainDispatcherApplication(create_backend_app), QuietHandler
+
+
+class EmulatorServer:
+    """A threaded werkzeug server for the dispatcher, started and stopped from Python."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.batch: BatchApi | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def start(self) -> None:
+        import sys
+
+        moto_app, handler = _moto_app()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
+        batch = BatchApi()
+        info: dict[str, Any] = {"python": sys.executable}
+        self._server = make_server(self.host, self.port, Dispatcher(batch, moto_app, info),
+                                   threaded=True, request_handler=handler)
+        self._server.daemon_threads = True
+        batch.start(self.url)
+        info["url"] = self.url
+        self.batch = batch
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="batchmagic-emulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, kill every running job's processes, remove scratch directories."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.batch is not None:
+            self.batch.shutdown()
+        self._server = None
+        self._thread = None
