@@ -1,0 +1,312 @@
+"""Runs one notebook cell inside the job's main container, as if it ran in the kernel.
+
+Shipped by batchmagic into ``<workdir>/.batchmagic/`` next to ``cell.py`` and the optional
+``push.pkl``; started as ``python /work/.batchmagic/bootstrap.py``. It:
+
+1. changes to the work dir (``$BATCHMAGIC_WORKDIR``, default: two levels above this file) and
+   creates the output dir (``$BATCHMAGIC_OUTPUT_DIR``, default ``<workdir>/.outputs``);
+2. loads the pushed variables into a fresh ``__main__`` namespace;
+3. runs the cell, compiled with the real path of ``cell.py`` so tracebacks show cell lines;
+4. saves the variables named in ``$BATCHMAGIC_PULL`` to ``pull.pkl`` and writes ``result.json``
+   (both atomically), then exits with the cell's status.
+
+Standard library only, and Python 3.8+ syntax: the image is whatever the user chose.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import pickle
+import signal
+import sys
+import traceback
+import types
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INTERNAL_DIR = ".batchmagic"
+OUTPUT_SUBDIR = ".outputs"
+# Protocol 4: every Python from 3.4 on reads it (the kernel's included), and it handles objects
+# over 4 GiB.
+PICKLE_PROTOCOL = 4
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+class JobTerminated(BaseException):
+    """Raised in the cell when the container is asked to stop (TerminateJob sends SIGTERM)."""
+
+
+def _qualified_name(kind: type) -> str:
+    module = kind.__module__
+    if module in ("builtins", "__main__", None):
+        return kind.__qualname__
+    return module + "." + kind.__qualname__
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+class _NullWriter:
+    """A file that discards what is written: pickles a value just to see if it can be."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class OutputScanner:
+    """Wraps ``sys.stdout``: passes everything through and collects ``::{"outputs": …}::`` lines.
+
+    This catches outputs sent by the real ``kestra`` package or printed by hand, not only by the
+    stand-in. Whatever it does not define (``buffer``, ``fileno``, ``encoding``…) comes from the
+    wrapped stream.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._partial = ""
+        self.outputs: dict[str, Any] = {}
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self._partial += text
+        if "\n" in self._partial:
+            *lines, self._partial = self._partial.split("\n")
+            for line in lines:
+                self._scan(line)
+        return written if isinstance(written, int) else len(text)
+
+    def _scan(self, line: str) -> None:
+        line = line.strip()
+        if not (line.startswith("::{") and line.endswith("}::")):
+            return
+        try:
+            message = json.loads(line[2:-2])
+        except ValueError:
+            return
+        if isinstance(message, dict) and isinstance(message.get("outputs"), dict):
+            self.outputs.update(message["outputs"])
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._partial:
+            self._scan(self._partial)
+            self._partial = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class Run:
+    """One cell run: the paths, the namespace and what came out of it."""
+
+    def __init__(self) -> None:
+        default_workdir = os.path.dirname(HERE)
+        workdir = os.environ.get("BATCHMAGIC_WORKDIR") or default_workdir
+        output_dir = os.environ.get("BATCHMAGIC_OUTPUT_DIR") or os.path.join(
+            workdir, OUTPUT_SUBDIR
+        )
+        if not os.path.isdir(workdir):
+            # The variables name the container's path; fall back to where we were staged.
+            output_dir = os.path.join(default_workdir, os.path.relpath(output_dir, workdir))
+            workdir = default_workdir
+        self.workdir = os.path.abspath(workdir)
+        self.output_dir = os.path.abspath(output_dir)
+        self.internal = os.path.join(self.workdir, INTERNAL_DIR)
+        if not os.path.isfile(os.path.join(self.internal, "cell.py")):
+            self.internal = HERE
+        self.cell_path = os.path.join(self.internal, "cell.py")
+        self.pull_names = [
+            name.strip()
+            for name in os.environ.get("BATCHMAGIC_PULL", "").split(",")
+            if name.strip()
+        ]
+        self.namespace: dict[str, Any] = {}
+        self.ok = True
+        self.exit_code = 0
+        self.exception_type: str | None = None
+        self.exception_message: str | None = None
+        self.traceback_text: str | None = None
+        self.missing_pull: list[str] = []
+        self.unpicklable_pull: dict[str, str] = {}
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        os.chdir(self.workdir)
+        os.makedirs(self.output_dir, exist_ok=True)
+        # `python bootstrap.py` puts this directory first on sys.path; move it last so that a
+        # real `kestra` package in the image wins over the stand-in, and let the cell import
+        # modules from the work dir, like a script run there.
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+        sys.path.insert(0, self.workdir)
+        sys.path.append(HERE)
+        module = types.ModuleType("__main__")
+        module.__dict__.update(
+            {"__file__": self.cell_path, "__builtins__": builtins, "__doc__": None}
+        )
+        # Replace __main__ so that classes and functions defined in the cell pickle as
+        # `__main__.<name>`, exactly as they would in the kernel.
+        sys.modules["__main__"] = module
+        self.namespace = module.__dict__
+
+    def load_pushed(self) -> None:
+        path = os.path.join(self.internal, "push.pkl")
+        if not os.path.exists(path):
+            return
+        with open(path, "rb") as handle:
+            pushed = pickle.load(handle)
+        if not isinstance(pushed, dict):
+            raise TypeError("push.pkl must hold a dict of name -> value")
+        self.namespace.update(pushed)
+
+    # -- the cell --------------------------------------------------------------------------
+
+    def run_cell(self) -> None:
+        with open(self.cell_path, encoding="utf-8") as handle:
+            source = handle.read()
+        code = compile(source, self.cell_path, "exec", dont_inherit=True)
+        exec(code, self.namespace)
+
+    def record_exception(self, error: BaseException) -> None:
+        if isinstance(error, SystemExit):
+            code = error.code
+            if code is None or code == 0:
+                return  # sys.exit() / sys.exit(0): a normal end
+            if isinstance(code, int):
+                self.exit_code = code
+            else:
+                print(code, file=sys.stderr)
+                self.exit_code = 1
+        elif isinstance(error, JobTerminated):
+            self.exit_code = TERMINATED_EXIT_CODE
+        else:
+            self.exit_code = 1
+        self.ok = False
+        self.exception_type = _qualified_name(type(error))
+        self.exception_message = str(error)
+        if isinstance(error, SystemExit):
+            return
+        self.traceback_text = self.cell_traceback(error)
+        sys.stderr.write(self.traceback_text)
+        sys.stderr.flush()
+
+    def cell_traceback(self, error: BaseException) -> str:
+        """The traceback from the cell's first frame on; the bootstrap's own frames are cut."""
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != self.cell_path:
+            tb = tb.tb_next
+        lines = ["Traceback (most recent call last):\n"] if tb is not None else []
+        if tb is not None:
+            lines += traceback.format_tb(tb)
+        lines += traceback.format_exception_only(type(error), error)
+        return "".join(lines)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def save_pulled(self) -> None:
+        if not self.pull_names:
+            return
+        values: dict[str, Any] = {}
+        for name in self.pull_names:
+            if name in self.namespace:
+                values[name] = self.namespace[name]
+            else:
+                self.missing_pull.append(name)
+        path = os.path.join(self.internal, "pull.pkl")
+        tmp = f"{path}.tmp{os.getpid()}"
+        try:
+            # Streamed to disk: large values are not held twice in memory.
+            with open(tmp, "wb") as handle:
+                pickle.dump(values, handle, protocol=PICKLE_PROTOCOL)
+        except Exception:
+            # Find the culprits one by one; keep everything else.
+            for name in list(values):
+                try:
+                    pickle.dump(values[name], _NullWriter(), protocol=PICKLE_PROTOCOL)
+                except Exception as error:
+                    self.unpicklable_pull[name] = f"{type(error).__name__}: {error}"
+                    del values[name]
+            with open(tmp, "wb") as handle:
+                pickle.dump(values, handle, protocol=PICKLE_PROTOCOL)
+        os.replace(tmp, path)
+        for name in self.missing_pull:
+            print(f"batchmagic: {name!r} is not defined after the cell; not pulled",
+                  file=sys.stderr)
+        for name, reason in self.unpicklable_pull.items():
+            print(f"batchmagic: {name!r} cannot be pickled ({reason}); not pulled",
+                  file=sys.stderr)
+
+    def write_result(self, outputs: dict[str, Any]) -> None:
+        result = {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "exception_type": self.exception_type,
+            "exception_message": self.exception_message,
+            "traceback": self.traceback_text,
+            "outputs": outputs,
+            "missing_pull": self.missing_pull,
+            "unpicklable_pull": self.unpicklable_pull,
+        }
+        data = json.dumps(result, default=str, indent=2).encode("utf-8")
+        _atomic_write(os.path.join(self.internal, "result.json"), data)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise JobTerminated("the job was asked to stop (SIGTERM)")
+
+
+def _ignore_sigterm() -> None:
+    # Once the cell is over, finish saving the results rather than die half-way.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
+    outputs = dict(scanner.outputs)
+    standin = sys.modules.get("kestra")
+    collected = getattr(standin, "_collected", None)
+    if getattr(standin, "BATCHMAGIC_STANDIN", False) and isinstance(collected, dict):
+        outputs.update(collected)
+    return outputs
+
+
+def main() -> int:
+    run = Run()
+    scanner = OutputScanner(sys.stdout)
+    sys.stdout = scanner
+    with contextlib.suppress(ValueError):  # only outside the main thread
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        run.prepare()
+        run.load_pushed()
+        run.run_cell()
+    except BaseException as error:
+        run.record_exception(error)
+    finally:
+        _ignore_sigterm()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        sys.stdout = scanner.stream
+        scanner.finish()
+    try:
+        run.save_pulled()
+    except BaseException as error:  # e.g. disk full: report it, still write the result
+        if run.ok:
+            run.record_exception(error)
+    run.write_result(_collected_outputs(scanner))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return 0 if run.ok else (run.exit_code or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
