@@ -11,14 +11,18 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def run_emulator(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def run_emulator(host: str = "127.0.0.1", port: int = 0, *,
+                 min_timeout_s: int | None = None) -> Iterator[str]:
     """Serve the emulator in a background thread of this process; yield its endpoint URL.
+
+    ``min_timeout_s`` is the smallest accepted ``timeout.attemptDurationSeconds`` (AWS: 60;
+    default: $BATCHMAGIC_EMULATOR_MIN_TIMEOUT, else 60) so tests can use short timeouts.
 
     On exit the server stops, every running job's processes are killed and scratch dirs removed.
     """
     from batchmagic.emulator.server import EmulatorServer
 
-    server = EmulatorServer(host, port)
+    server = EmulatorServer(host, port, min_timeout_s)
     server.start()
     try:
         yield server.url

@@ -41,6 +41,17 @@ def error_response(start_response: Callable[..., Any], error: BatchError) -> lis
                      [("x-amzn-ErrorType", f"{error.code}:")])
 
 
+def _region(environ: dict[str, Any]) -> str:
+    """The region of the SigV4 credential scope (any region is accepted)."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    start = auth.find("Credential=")
+    if start >= 0:
+        scope = auth[start + len("Credential="):].split(",", 1)[0].split("/")
+        if len(scope) >= 5 and scope[2]:
+            return scope[2]
+    return "us-east-1"
+
+
 def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -61,10 +72,10 @@ def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
 class BatchApi:
     """The WSGI app for the Batch API; the state and the job runner live in the backend."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_timeout_s: int | None = None) -> None:
         from batchmagic.emulator.backend import BatchBackend
 
-        self.backend = BatchBackend()
+        self.backend = BatchBackend(min_timeout_s)
 
     def start(self, endpoint_url: str) -> None:
         self.backend.start(endpoint_url)
@@ -90,13 +101,15 @@ class BatchApi:
             arn = urllib.parse.unquote(path[len("/v1/tags/"):])
             return self._tags(method, arn, environ)
         if path not in BATCH_PATHS:
-            raise BatchError(f"Unknown operation: {method} {path}", code="UnknownOperationException",
-                             status=404)
+            raise BatchError(f"Unknown operation: {method} {path}",
+                             code="UnknownOperationException", status=404)
         if method != "POST":
             raise BatchError(f"Method {method} is not allowed on {path}", status=405)
         operation = path[len("/v1/"):]
         handler: Handler = getattr(self.backend, f"op_{operation}")
-        return handler(_read_json(environ))
+        request = _read_json(environ)
+        request["__region"] = _region(environ)
+        return handler(request)
 
     def _tags(self, method: str, arn: str, environ: dict[str, Any]) -> dict[str, Any]:
         if method == "GET":

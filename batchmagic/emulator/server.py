@@ -66,7 +66,7 @@ def _moto_app() -> tuple[WsgiApp, type[Any]]:
         create_backend_app,
     )
 
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+    class QuietHandler(MotoRequestHandler):
         """No access log line per request (clients poll logs and jobs many times a second)."""
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -78,9 +78,11 @@ def _moto_app() -> tuple[WsgiApp, type[Any]]:
 class EmulatorServer:
     """A threaded werkzeug server for the dispatcher, started and stopped from Python."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 min_timeout_s: int | None = None) -> None:
         self.host = host
         self.port = port
+        self.min_timeout_s = min_timeout_s
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.batch: BatchApi | None = None
@@ -97,11 +99,10 @@ class EmulatorServer:
         moto_app, handler = _moto_app()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
-        batch = BatchApi()
+        batch = BatchApi(self.min_timeout_s)
         info: dict[str, Any] = {"python": sys.executable}
         self._server = make_server(self.host, self.port, Dispatcher(batch, moto_app, info),
                                    threaded=True, request_handler=handler)
-        self._server.daemon_threads = True
         batch.start(self.url)
         info["url"] = self.url
         self.batch = batch

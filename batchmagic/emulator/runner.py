@@ -1,0 +1,151 @@
+"""The job lifecycle: SUBMITTED -> PENDING -> RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED,
+with retries, timeouts, termination and array parents, on a bounded pool of worker threads."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from batchmagic.emulator.logsink import ACCOUNT_ID, LogSink
+from batchmagic.emulator.models import TERMINAL, ContainerRun, Job, new_task_id, now_ms
+from batchmagic.emulator.task import TaskAttempt
+
+MAX_RUNNING_JOBS = 64  # jobs beyond this wait (as SUBMITTED) for a worker, like a full CE
+
+
+class JobRunner:
+    """Runs submitted jobs in worker threads; owns the scratch root and every live attempt."""
+
+    def __init__(self, endpoint_url: str, lock: threading.RLock,
+                 queue_ready: Callable[[Job], str | None]) -> None:
+        self.endpoint_url = endpoint_url
+        self.lock = lock
+        self.queue_ready = queue_ready  # None while not ready, else the CE name
+        self.scratch_root = tempfile.mkdtemp(prefix="batchmagic-emulator-")
+        self.pool = ThreadPoolExecutor(MAX_RUNNING_JOBS, thread_name_prefix="batch-job")
+        self.active: set[TaskAttempt] = set()
+        self.closing = threading.Event()
+        self._sinks: dict[str, LogSink] = {}
+
+    def sink(self, region: str) -> LogSink:
+        with self.lock:
+            if region not in self._sinks:
+                self._sinks[region] = LogSink(region)
+            return self._sinks[region]
+
+    def submit(self, job: Job) -> None:
+        if job.array_size is not None:
+            with self.lock:
+                self._set(job, "PENDING")
+            for child in job.children:
+                self.pool.submit(self._guarded, child)
+        else:
+            self.pool.submit(self._guarded, job)
+
+    def _guarded(self, job: Job) -> None:
+        try:
+            self._run(job)
+        except Exception as exc:  # an emulator bug must not leave a job RUNNING forever
+            traceback.print_exc(file=sys.stderr)
+            self._finish(job, "FAILED", f"Emulator error: {type(exc).__name__}: {exc}")
+
+    def _set(self, job: Job, status: str, reason: str | None = None) -> None:
+        job.status = status
+        if reason is not None:
+            job.status_reason = reason
+
+    def _run(self, job: Job) -> None:
+        with self.lock:
+            self._set(job, "PENDING")
+            self._set(job, "RUNNABLE")
+        ce_name = self._wait_runnable(job)
+        if ce_name is None:
+            self._finish(job, "FAILED", job.stop_reason or "Emulator stopped")
+            return
+        reason = "Essential container in task exited"
+        for attempt in range(1, job.retry_attempts + 1):
+            if job.stop_event.is_set() or self.closing.is_set():
+                break
+            succeeded, reason, final = self._attempt(job, attempt, ce_name)
+            if succeeded:
+                self._finish(job, "SUCCEEDED", reason)
+                return
+            if final:
+                break
+        self._finish(job, "FAILED", job.stop_reason or reason)
+
+    def _wait_runnable(self, job: Job) -> str | None:
+        """Wait in RUNNABLE until the queue and a compute environment are VALID and ENABLED."""
+        while not (job.stop_event.is_set() or self.closing.is_set()):
+            ce_name = self.queue_ready(job)
+            if ce_name is not None:
+                return ce_name
+            time.sleep(0.02)
+        return None
+
+    def _attempt(self, job: Job, attempt: int, ce_name: str) -> tuple[bool, str, bool]:
+        with self.lock:
+            if job.stop_event.is_set():
+                return False, job.stop_reason or "Terminated", True
+            cluster = f"AWSBatch-{ce_name}"
+            job.task_arn = f"arn:aws:ecs:{job.region}:{ACCOUNT_ID}:task/{cluster}/{new_task_id()}"
+            job.runs = [ContainerRun(spec) for spec in job.specs]
+            self._set(job, "STARTING")
+        started = now_ms()
+        deadline = time.monotonic() + job.timeout_s if job.timeout_s else None
+        with self.lock:
+            if self.closing.is_set():
+                return False, "Emulator stopped", True
+            task = TaskAttempt(job, attempt, endpoint_url=self.endpoint_url,
+                               sink=self.sink(job.region), scratch_root=self.scratch_root,
+                               ce_name=ce_name, lock=self.lock,
+                               on_running=lambda: self._running(job))
+            self.active.add(task)
+        try:
+            succeeded, reason, final = task.run(deadline)
+        finally:
+            with self.lock:
+                self.active.discard(task)
+        with self.lock:
+            if reason == "Job attempt duration exceeded timeout" and not job.stop_reason:
+                job.stop_reason = reason
+            job.attempts.append(job.attempt_record(started, job.stop_reason or reason))
+        return succeeded, reason, final
+
+    def _running(self, job: Job) -> None:
+        with self.lock:
+            job.started_at = now_ms()
+            self._set(job, "RUNNING")
+
+    def _finish(self, job: Job, status: str, reason: str) -> None:
+        with self.lock:
+            job.stopped_at = now_ms()
+            self._set(job, status, reason)
+            parent = job.parent
+            if parent is not None and all(c.status in TERMINAL for c in parent.children):
+                failed = any(c.status == "FAILED" for c in parent.children)
+                parent.stopped_at = now_ms()
+                self._set(parent, "FAILED" if failed else "SUCCEEDED",
+                          "Array Child Job failed" if failed else "Array job completed")
+
+    def shutdown(self) -> None:
+        """Kill every running container (whole process groups) and remove all scratch dirs."""
+        self.closing.set()
+        with self.lock:
+            tasks = list(self.active)
+        for task in tasks:
+            task.kill_now()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.active:
+                    break
+            time.sleep(0.02)
+        shutil.rmtree(self.scratch_root, ignore_errors=True)

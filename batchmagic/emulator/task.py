@@ -1,0 +1,248 @@
+"""One attempt of a job: its containers as host processes, started by their dependsOn rules.
+
+A container starts when its dependsOn conditions hold (START: the other one started;
+COMPLETE: it exited; SUCCESS: it exited 0). One whose condition can never hold never starts.
+The attempt ends when every essential container has stopped; the non-essential ones still
+running are then stopped (SIGTERM to the process group, SIGKILL after a grace period), as ECS
+stops a task. Output goes line by line into the container's CloudWatch log stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from batchmagic.emulator.launch import container_argv, container_environment
+from batchmagic.emulator.logsink import DEFAULT_LOG_GROUP, LogSink
+from batchmagic.emulator.models import ContainerRun, Job
+
+STOP_GRACE_S = 3.0
+ESSENTIAL_EXITED = "Essential container in task exited"
+
+
+def kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _exit_code(returncode: int) -> int:
+    """Docker reports a signal death as 128 + signal number."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class TaskAttempt:
+    """Run one attempt of ``job`` in a fresh scratch directory."""
+
+    def __init__(self, job: Job, attempt: int, *, endpoint_url: str, sink: LogSink,
+                 scratch_root: str, ce_name: str, lock: threading.RLock,
+                 on_running: Callable[[], None]) -> None:
+        self.job, self.attempt, self.endpoint_url = job, attempt, endpoint_url
+        self.sink, self.lock, self.on_running, self.ce_name = sink, lock, on_running, ce_name
+        self.scratch = tempfile.mkdtemp(prefix=f"{job.job_id.replace(':', '-')}-{attempt}-",
+                                        dir=scratch_root)
+        self.task_id = (job.task_arn or "").rsplit("/", 1)[-1]
+        self.events: queue.Queue[ContainerRun] = queue.Queue()
+        self.closed = False
+        self._threads: list[threading.Thread] = []
+
+    # -- volumes, streams, environment --------------------------------------------------
+    def volume_map(self, run: ContainerRun) -> dict[str, str]:
+        volumes = self.job.task.get("volumes") or []
+        known = {v.get("name") for v in volumes}
+        mapping: dict[str, str] = {}
+        for mount in run.spec.detail.get("mountPoints") or []:
+            source, path = mount.get("sourceVolume"), mount.get("containerPath")
+            if source in known and path:
+                host = Path(self.scratch, "volumes", str(source))
+                host.mkdir(parents=True, exist_ok=True)
+                mapping[str(path)] = str(host)
+        return mapping
+
+    def log_target(self, run: ContainerRun) -> tuple[str, str]:
+        """Group and stream: ``<prefix>/<container name>/<task id>``; the prefix is the job
+        definition name unless the container's awslogs options say otherwise."""
+        config = run.spec.detail.get("logConfiguration") or {}
+        options = config.get("options") or {} if config.get("logDriver") == "awslogs" else {}
+        group = options.get("awslogs-group") or DEFAULT_LOG_GROUP
+        prefix = options.get("awslogs-stream-prefix") or self.job.definition.name
+        return group, f"{prefix}/{run.spec.name}/{self.task_id}"
+
+    def batch_env(self) -> dict[str, str]:
+        env = {"AWS_BATCH_JOB_ID": self.job.job_id, "AWS_BATCH_JQ_NAME": self.job.queue.name,
+               "AWS_BATCH_CE_NAME": self.ce_name, "AWS_BATCH_JOB_ATTEMPT": str(self.attempt)}
+        if self.job.array_index is not None:
+            env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(self.job.array_index)
+        return env
+
+    # -- one container -------------------------------------------------------------------
+    def start(self, run: ContainerRun) -> None:
+        group, stream = self.log_target(run)
+        self.sink.open_stream(group, stream)
+        mapping = self.volume_map(run)
+        job_env = {e["name"]: e.get("value", "") for e in run.spec.detail.get("environment") or []}
+        env = container_environment(endpoint_url=self.endpoint_url, region=self.job.region,
+                                    job_env=job_env, batch_env=self.batch_env(),
+                                    volume_map=mapping)
+        argv, why = container_argv(run.spec.detail.get("image", ""),
+                                   list(run.spec.detail.get("command") or []), mapping, env)
+        with self.lock:
+            run.log_stream, run.state = stream, "RUNNING"
+            proc = None if argv is None or self.closed else self._popen(argv, env, run)
+            if proc is None:
+                why = why or "CannotStartContainerError: the task is stopping"
+                run.state, run.exit_code, run.reason = "STOPPED", 127, why
+        if proc is None:
+            self.sink.write(group, stream, why)
+            self.events.put(run)
+            return
+        self._spawn(self._pump, proc.stdout, group, stream)
+        self._spawn(self._wait, proc, run)
+
+    def _popen(self, argv: list[str], env: dict[str, str],
+               run: ContainerRun) -> subprocess.Popen[bytes] | None:
+        try:
+            proc = subprocess.Popen(argv, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as exc:
+            run.reason = f"CannotStartContainerError: {exc}"
+            return None
+        run.pid = proc.pid
+        return proc
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _pump(self, pipe: IO[bytes], group: str, stream: str) -> None:
+        """Each line of output becomes a log event as soon as it is written."""
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line:  # the awslogs driver does not send empty messages
+                self.sink.write(group, stream, line)
+        pipe.close()
+
+    def _wait(self, proc: subprocess.Popen[bytes], run: ContainerRun) -> None:
+        code = proc.wait()
+        kill_group(proc.pid, signal.SIGKILL)  # a container ends with its main process
+        # Report the exit only once the output is in the log stream (the pump closes the pipe).
+        deadline = time.monotonic() + 2
+        while proc.stdout is not None and not proc.stdout.closed and time.monotonic() < deadline:
+            time.sleep(0.002)
+        with self.lock:
+            run.exit_code, run.state = _exit_code(code), "STOPPED"
+        self.events.put(run)
+
+    # -- the attempt ---------------------------------------------------------------------
+    def _verdict(self, run: ContainerRun) -> str:
+        """'go', 'wait' or 'never' for a pending container, from its dependsOn conditions."""
+        by_name = {r.spec.name: r for r in self.job.runs}
+        verdict = "go"
+        for target_name, condition in run.spec.depends_on:
+            target = by_name[target_name]
+            exited = target.state == "STOPPED" and target.exit_code is not None
+            if target.state == "STOPPED" and target.exit_code is None:
+                return "never"  # the other container never started
+            if condition == "START":
+                ok = target.state == "RUNNING" or exited
+            elif condition == "COMPLETE":
+                ok = exited
+            else:  # SUCCESS
+                if exited and target.exit_code != 0:
+                    return "never"
+                ok = exited
+            if not ok:
+                verdict = "wait"
+        return verdict
+
+    def _schedule(self) -> None:
+        progress = True
+        while progress:
+            progress = False
+            for run in self.job.runs:
+                if run.state != "PENDING":
+                    continue
+                verdict = self._verdict(run)
+                if verdict == "go":
+                    self.start(run)
+                    progress = True
+                elif verdict == "never":
+                    with self.lock:
+                        run.state = "STOPPED"
+                        run.reason = ("DependencyNotSatisfied: a dependsOn condition of this "
+                                      "container can no longer be met")
+                    progress = True
+
+    def run(self, deadline: float | None) -> tuple[bool, str, bool]:
+        """Run to the end: (succeeded, statusReason, final: do not retry)."""
+        try:
+            return self._run(deadline)
+        finally:
+            self.close()
+
+    def _run(self, deadline: float | None) -> tuple[bool, str, bool]:
+        essentials = [r for r in self.job.runs if r.spec.essential]
+        running_reported = False
+        while True:
+            self._schedule()
+            if not running_reported and any(r.pid is not None for r in self.job.runs):
+                running_reported = True
+                self.on_running()
+            if all(r.state == "STOPPED" for r in essentials):
+                break
+            if self.job.stop_event.is_set():
+                self.stop_all(self.job.stop_reason or "Terminated")
+                return False, self.job.stop_reason or "Terminated", True
+            if deadline is not None and time.monotonic() >= deadline:
+                self.stop_all("Job attempt duration exceeded timeout")
+                return False, "Job attempt duration exceeded timeout", True
+            with contextlib.suppress(queue.Empty):
+                self.events.get(timeout=0.05)
+        self.stop_all("Task stopped: its essential containers exited")
+        failed = [r for r in essentials if r.exit_code != 0]
+        if any(r.exit_code is None for r in failed):
+            return False, "DependencyNotSatisfied: an essential container never started", False
+        return not failed, ESSENTIAL_EXITED, False
+
+    def stop_all(self, reason: str) -> None:
+        """Stop every container: pending ones never start, running ones get SIGTERM, then
+        SIGKILL after the grace period."""
+        with self.lock:
+            self.closed = True
+            for run in self.job.runs:
+                if run.state == "PENDING":
+                    run.state, run.reason = "STOPPED", reason
+            running = [r for r in self.job.runs if r.state == "RUNNING" and r.pid is not None]
+            for run in running:
+                run.reason = run.reason or reason
+        for run in running:
+            kill_group(run.pid or 0, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while any(r.state == "RUNNING" for r in running) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.kill_now()
+
+    def kill_now(self) -> None:
+        """SIGKILL every process group still alive (also used when the emulator stops)."""
+        with self.lock:
+            self.closed = True
+            pids = [r.pid for r in self.job.runs if r.state == "RUNNING" and r.pid]
+        for pid in pids:
+            kill_group(pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.kill_now()
+        for thread in self._threads:
+            thread.join(timeout=3)
+        shutil.rmtree(self.scratch, ignore_errors=True)
