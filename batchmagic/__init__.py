@@ -30,6 +30,6 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from batchmagic.magic import AwsBatchMagics
+    from batchmagic.magic import register
 
-    ipython.register_magics(AwsBatchMagics(ipython))
+    register(ipython)

@@ -1,0 +1,165 @@
+"""The ``%%aws_batch`` cell magic and its companions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import magic_arguments, parse_argstring
+from traitlets import Bool, Float, Integer, TraitType, Unicode
+
+from batchmagic import options as opts
+from batchmagic.config import ConfigLayers
+from batchmagic.display import make_display
+from batchmagic.dryrun import dry_run_report
+from batchmagic.errors import BatchMagicError
+from batchmagic.infra import resolve_region, resolve_target
+from batchmagic.prepare import PreparedRun, RunOptions, prepare
+from batchmagic.run import Run
+from batchmagic.settings import SETTING_NAMES, Settings, setting_help
+from batchmagic.submit import launch
+
+# Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
+AWS_MARKERS = ("bucket", "queue", "compute_environment", "endpoint_url")
+
+
+def _setting(kind: type[TraitType[Any, Any]], name: str) -> Any:
+    # Every trait defaults to None ("not set here") so the layers below can show through.
+    return kind(None, allow_none=True, help=setting_help(name)).tag(config=True)
+
+
+@magics_class
+class AwsBatchMagics(Magics):
+    """Run notebook cells on AWS Batch. Every setting can be set in ``ipython_config.py`` or with
+    ``%config AwsBatchMagics.<name> = ...``; cell options and ``%aws_batch_config`` win."""
+
+    region = _setting(Unicode, "region")
+    profile = _setting(Unicode, "profile")
+    endpoint_url = _setting(Unicode, "endpoint_url")
+    local = _setting(Bool, "local")
+    bucket = _setting(Unicode, "bucket")
+    prefix = _setting(Unicode, "prefix")
+    user = _setting(Unicode, "user")
+    queue = _setting(Unicode, "queue")
+    compute_environment = _setting(Unicode, "compute_environment")
+    execution_role = _setting(Unicode, "execution_role")
+    task_role = _setting(Unicode, "task_role")
+    image = _setting(Unicode, "image")
+    sidecar_image = _setting(Unicode, "sidecar_image")
+    cpu = _setting(Float, "cpu")
+    memory = _setting(Integer, "memory")
+    platform = _setting(Unicode, "platform")
+    timeout = _setting(Integer, "timeout")
+    ephemeral_storage = _setting(Integer, "ephemeral_storage")
+    output_dir = _setting(Unicode, "output_dir")
+    keep = _setting(Bool, "keep")
+    template = _setting(Bool, "template")
+    on_shutdown = _setting(Unicode, "on_shutdown")
+    display_mode = Unicode(
+        "auto", help="auto (widget in Jupyter, text elsewhere), widget or text"
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.layers = ConfigLayers()
+        self.runs: list[Run] = []
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The kernel's user namespace (pushed variables come from it, pulled ones go to it)."""
+        assert self.shell is not None, "AwsBatchMagics needs an IPython shell"
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
+    # --- settings -------------------------------------------------------------------------
+    def effective_settings(self, cell: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
+        self.layers.config = {name: getattr(self, name) for name in SETTING_NAMES}
+        settings, sources = self.layers.resolve(cell)
+        if not settings.local and all(sources[m] == "built-in" for m in AWS_MARKERS):
+            settings = settings.with_values(local=True)
+            sources["local"] = "default (no AWS settings configured)"
+        return settings, sources
+
+    def _bind(self, values: dict[str, Any]) -> None:
+        self.namespace.update(values)
+
+    # --- %%aws_batch ------------------------------------------------------------------------
+    @magic_arguments()
+    @opts.run_arguments
+    @opts.setting_arguments
+    @cell_magic
+    def aws_batch(self, line: str, cell: str) -> Run | None:
+        """Run this cell as a three-container AWS Batch job and bring its results back.
+
+        The cell runs in the ``main`` container, in the job's work dir (relative paths work);
+        ``stage-in`` copies ``--inputs`` there first, ``stage-out`` copies ``--outputs`` (and
+        everything written under ``{{ outputDir }}``) back. Logs stream under the cell; output
+        files land in ``--output-dir``; ``--pull`` variables are bound in the kernel. Without
+        any AWS settings the cell runs on the embedded local emulator.
+        """
+        args = parse_argstring(self.aws_batch, line)
+        run_options = opts.run_options(args)
+        settings, sources = self.effective_settings(opts.setting_values(args))
+        if settings.local and sources["local"].startswith("default"):
+            print("batchmagic: no AWS settings configured, running on the local emulator "
+                  "(`batchmagic setup` configures AWS).", file=sys.stderr)
+        prepared = self._prepare(cell, run_options, settings)
+        if run_options.dry_run:
+            print(dry_run_report(prepared))
+            return None
+        run = self._launch(prepared)
+        if run_options.wait:
+            run.wait()
+        return run
+
+    def _prepare(self, cell: str, run_options: RunOptions, settings: Settings) -> PreparedRun:
+        return prepare(cell, run_options, settings, namespace=self.namespace,
+                       cwd=Path.cwd(), region=resolve_region(settings))
+
+    def _launch(self, prepared: PreparedRun) -> Run:
+        from batchmagic.submit import complete_settings
+
+        target, settings = resolve_target(prepared.settings)
+        prepared = complete_settings(prepared, settings)
+        run = launch(prepared, target, make_display(self.display_mode), bind=self._bind)
+        self.runs.append(run)
+        if prepared.options.result:
+            self.namespace[prepared.options.result] = run
+        return run
+
+    # --- %aws_batch_config ----------------------------------------------------------------
+    @magic_arguments()
+    @opts.setting_arguments
+    @line_magic
+    def aws_batch_config(self, line: str) -> None:
+        """Set session defaults for ``%%aws_batch`` (same options), or, without options, print
+        the effective configuration and where each value comes from.
+
+        Precedence: cell options > this session > BATCHMAGIC_* environment variables >
+        IPython config (``%config AwsBatchMagics.bucket = ...``) > ``batchmagic setup``'s
+        settings file > built-in defaults.
+        """
+        args = parse_argstring(self.aws_batch_config, line)
+        values = opts.setting_values(args)
+        if values:
+            self.effective_settings(values)  # validates the values before keeping them
+            self.layers.session.update(values)
+            print("batchmagic session defaults: "
+                  + ", ".join(f"{k}={v!r}" for k, v in sorted(values.items())))
+            return
+        settings, sources = self.effective_settings({})
+        width = max(len(n) for n in SETTING_NAMES)
+        for name in SETTING_NAMES:
+            print(f"{name:<{width}}  {getattr(settings, name)!r:<48} {sources[name]}")
+
+
+def handle_error(shell: Any, etype: type, value: BaseException, tb: Any,
+                 tb_offset: int | None = None) -> list[str]:
+    """Show batchmagic errors as one clear message instead of a traceback."""
+    return [f"{etype.__name__}: {value}"]
+
+
+def register(shell: Any) -> None:
+    shell.register_magics(AwsBatchMagics(shell))
+    shell.set_custom_exc((BatchMagicError,), handle_error)

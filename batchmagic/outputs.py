@@ -1,0 +1,63 @@
+"""What comes back from a finished run: Kestra-style outputs, result.json, pulled variables."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+# Kestra's protocol: a line `::{"outputs": {...}}::` printed by the script.
+_PREFIX, _SUFFIX = "::", "::"
+
+
+def parse_protocol_line(line: str) -> dict[str, Any] | None:
+    """The JSON object of a `::{...}::` line, or None for an ordinary log line."""
+    text = line.strip()
+    if not (text.startswith(_PREFIX + "{") and text.endswith("}" + _SUFFIX)):
+        return None
+    try:
+        data = json.loads(text[len(_PREFIX) : -len(_SUFFIX)])
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class CellResult:
+    """The bootstrap's result.json: did the cell raise, and what did it report."""
+
+    ok: bool | None = None
+    exception_type: str | None = None
+    exception_message: str | None = None
+    traceback: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    missing_pull: list[str] = field(default_factory=list)
+    unpicklable_pull: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: bytes | None) -> CellResult:
+        if not data:
+            return cls()
+        try:
+            raw = json.loads(data)
+        except ValueError:
+            return cls()
+        return cls(
+            ok=raw.get("ok"),
+            exception_type=raw.get("exception_type"),
+            exception_message=raw.get("exception_message"),
+            traceback=raw.get("traceback"),
+            outputs=dict(raw.get("outputs") or {}),
+            missing_pull=list(raw.get("missing_pull") or []),
+            unpicklable_pull=dict(raw.get("unpicklable_pull") or {}),
+        )
+
+
+def load_pulled(data: bytes | None) -> dict[str, Any]:
+    """Unpickle the pulled variables written by the bootstrap (our own job's file)."""
+    if not data:
+        return {}
+    # Safe to unpickle: written by this run's own bootstrap into our own run prefix.
+    values = pickle.loads(data)
+    return dict(values) if isinstance(values, dict) else {}

@@ -1,0 +1,258 @@
+"""One ``%%aws_batch`` run: submit, follow the job and its logs, bring back what it produced.
+
+The job is followed by one background thread whatever the mode, so a blocking cell and a
+``--no-wait`` cell take the same path; a blocking cell simply waits for that thread.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from batchmagic import spec
+from batchmagic.aws import AwsClients
+from batchmagic.display import RunDisplay, format_elapsed, wait_with_display
+from batchmagic.errors import BatchMagicError, JobFailedError
+from batchmagic.job import BatchJob, JobSnapshot, JobStatus
+from batchmagic.logs import LogLine, LogPoller, Tail
+from batchmagic.outputs import CellResult, load_pulled, parse_protocol_line
+from batchmagic.prepare import PreparedRun
+from batchmagic.settings import LOG_GROUP
+from batchmagic.staging import RunLocation, delete_prefix, download_outputs
+
+Binder = Callable[[dict[str, Any]], None]
+
+
+class Run:
+    """A submitted run. Properties read like a finished cell: ``status``, ``exit_code`` (of the
+    main container), ``reason``, ``outputs``, ``files``, ``logs`` (main's lines), ``duration``.
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedRun,
+        clients: AwsClients,
+        location: RunLocation,
+        job_id: str,
+        display: RunDisplay,
+        *,
+        bind: Binder | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.clients = clients
+        self.location = location
+        self.job_id = job_id
+        self.job_name = prepared.job_name
+        self.status = JobStatus.SUBMITTED.value
+        self.exit_code: int | None = None
+        self.reason: str | None = None
+        self.outputs: dict[str, Any] = {}
+        self.files: list[Path] = []
+        self.logs: list[str] = []
+        self.pulled: dict[str, Any] = {}
+        self.cell_result = CellResult()
+        self.error: BatchMagicError | None = None
+        self.snapshot: JobSnapshot | None = None
+        self._display = display
+        self._bind = bind
+        self._bound = False
+        self._job = BatchJob(clients, job_id)
+        self._tails: dict[str, Tail] = {}
+        self._started = time.monotonic()
+        self._ended: float | None = None
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{job_id}",
+                                        daemon=True)
+
+    # --- what users read -------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def duration(self) -> float | None:
+        return None if self._ended is None else self._ended - self._started
+
+    def elapsed(self) -> float:
+        return (self._ended or time.monotonic()) - self._started
+
+    def header_facts(self) -> dict[str, str]:
+        settings = self.prepared.settings
+        target = self.clients.target
+        facts = {"size": f"{settings.cpu:g} vCPU, {settings.memory} MiB, {settings.platform}",
+                 "where": target.describe()}
+        if not target.emulator and not target.endpoint_url:
+            facts["console_url"] = (
+                f"https://{target.region}.console.aws.amazon.com/batch/home?region="
+                f"{target.region}#jobs/ecs/detail/{self.job_id}"
+            )
+        else:
+            facts["where"] = f"local emulator job ({target.endpoint_url})"
+        return facts
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"{self.status}: main exit code {self.exit_code}"
+                 + (f" ({self.reason})" if self.reason else "")
+                 + (f" in {format_elapsed(self.duration)}" if self.duration is not None else "")]
+        if self.error is not None:
+            lines.append(f"error: {self.error}")
+        if self.files:
+            lines.append("files: " + ", ".join(str(p) for p in self.files))
+        if self.outputs:
+            lines.append("outputs: " + ", ".join(sorted(self.outputs)))
+        if self.pulled:
+            lines.append("pulled: " + ", ".join(sorted(self.pulled)))
+        return lines
+
+    def __repr__(self) -> str:
+        return (f"<Run {self.job_name} job_id={self.job_id} status={self.status} "
+                f"exit_code={self.exit_code} files={len(self.files)} outputs={self.outputs!r}>")
+
+    def _repr_html_(self) -> str:
+        rows = [("job", f"{self.job_name} ({self.job_id})"), ("status", self.status),
+                ("exit code", str(self.exit_code)), ("reason", self.reason or ""),
+                ("duration", format_elapsed(self.duration) if self.duration else "running"),
+                ("files", ", ".join(str(p) for p in self.files)),
+                ("outputs", repr(self.outputs))]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table>{body}</table>"
+
+    # --- control ---------------------------------------------------------------------------
+    def start(self) -> Run:
+        self._display.attach(self)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the job has ended and its outputs are back; bind pulled variables.
+
+        Ctrl-C terminates the job, waits until it has stopped, then raises KeyboardInterrupt.
+        Raises JobFailedError when the cell (or the job) failed.
+        """
+        try:
+            finished = wait_with_display(self._done, self._display, timeout)
+        except KeyboardInterrupt:
+            self._display.note("interrupted: terminating the job…")
+            self.cancel("Interrupted from the notebook")
+            wait_with_display(self._done, self._display, 120)
+            raise
+        if not finished:
+            raise TimeoutError(f"job {self.job_id} still {self.status} after {timeout} s")
+        self.bind_results()
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
+        """Terminate the job and wait until Batch reports it stopped."""
+        if not self._done.is_set():
+            self._job.terminate(reason)
+
+    def refresh(self) -> Run:
+        """Describe the job now and update ``status`` and the exit codes."""
+        self._apply(self._job.describe())
+        return self
+
+    def bind_results(self) -> None:
+        """Bind pulled variables into the kernel once (called after the job has ended)."""
+        with self._lock:
+            if self._bound or not self._done.is_set():
+                return
+            self._bound = True
+        if self._bind is not None and self.pulled:
+            self._bind(dict(self.pulled))
+
+    # --- the background follower -------------------------------------------------------------
+    def _apply(self, snapshot: JobSnapshot) -> None:
+        self.snapshot = snapshot
+        self.status = snapshot.status.value
+        main = snapshot.container(spec.MAIN)
+        if main is not None:
+            self.exit_code = main.exit_code
+            self.reason = main.reason or snapshot.status_reason
+        else:
+            self.reason = snapshot.status_reason
+        for container in snapshot.containers:
+            if container.log_stream and container.name not in self._tails:
+                self._tails[container.name] = LogPoller.shared(self.clients).tail(
+                    LOG_GROUP, container.log_stream, self._lines_callback(container.name)
+                )
+
+    def _lines_callback(self, container: str) -> Callable[[list[LogLine]], None]:
+        def on_lines(lines: list[LogLine]) -> None:
+            shown = []
+            for line in lines:
+                message = line.message.rstrip("\n")
+                if container == spec.MAIN:
+                    protocol = parse_protocol_line(message)
+                    if protocol is not None:
+                        self.outputs.update(protocol.get("outputs") or {})
+                        continue
+                    self.logs.append(message)
+                shown.append(message)
+            if shown:
+                self._display.lines(container, shown)
+
+        return on_lines
+
+    def _follow(self) -> None:
+        try:
+            snapshot = self._job.wait(on_update=self._on_update)
+            self._apply(snapshot)
+            for tail in self._tails.values():
+                tail.drain()
+            self._collect(snapshot)
+        except BatchMagicError as error:
+            self.error = error
+        except Exception as error:  # never lose the run: report anything unexpected
+            self.error = BatchMagicError(f"following job {self.job_id} failed: {error!r}")
+        finally:
+            for tail in self._tails.values():
+                tail.stop()
+            self._ended = time.monotonic()
+            self._done.set()
+            self._display.finished(self)
+
+    def _on_update(self, snapshot: JobSnapshot) -> None:
+        self._apply(snapshot)
+        self._display.status(self)
+
+    def _collect(self, snapshot: JobSnapshot) -> None:
+        prepared = self.prepared
+        result = download_outputs(self.clients, self.location, prepared.output_dir)
+        self.files = result.files
+        self.cell_result = CellResult.parse(result.internal.get(f"{spec.INTERNAL_DIR}/result.json"))
+        self.outputs.update(self.cell_result.outputs)
+        self.pulled = load_pulled(result.internal.get(f"{spec.INTERNAL_DIR}/pull.pkl"))
+        if not prepared.settings.keep:
+            delete_prefix(self.clients, self.location)
+        self.error = self._failure(snapshot)
+
+    def _failure(self, snapshot: JobSnapshot) -> JobFailedError | None:
+        where = f"job {self.job_name} ({self.job_id})"
+        cell = self.cell_result
+        if cell.exception_type:
+            return JobFailedError(
+                f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "
+                f"main exited {self.exit_code}; {where}", self)
+        if snapshot.status is JobStatus.FAILED or (self.exit_code not in (0, None)):
+            parts = [f"{c.name}: exit {c.exit_code}" + (f" ({c.reason})" if c.reason else "")
+                     for c in snapshot.containers]
+            return JobFailedError(
+                f"{where} {snapshot.status.value}: {snapshot.status_reason or 'no reason given'}"
+                f" [{'; '.join(parts)}]", self)
+        if self.exit_code is None:
+            return JobFailedError(f"{where}: the main container never ran", self)
+        missing = [n for n in self.prepared.options.pull if n not in self.pulled]
+        if missing:
+            detail = "; ".join(f"{n}: {r}" for n, r in cell.unpicklable_pull.items())
+            return JobFailedError(
+                f"--pull: the cell did not leave {', '.join(missing)}"
+                + (f" ({detail})" if detail else "") + f"; {where}", self)
+        return None

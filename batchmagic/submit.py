@@ -1,0 +1,91 @@
+"""From a prepared run to a submitted job: queue, job definition, uploads, SubmitJob."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchmagic import spec
+from batchmagic.aws import AwsClients, AwsTarget, explain
+from batchmagic.display import RunDisplay
+from batchmagic.errors import ConfigurationError, SubmissionError
+from batchmagic.infra import ensure_job_definition, resolve_queue
+from batchmagic.prepare import PreparedRun
+from batchmagic.run import Binder, Run
+from batchmagic.settings import Settings
+from batchmagic.staging import RunLocation, check_bucket, delete_prefix, upload
+
+
+def run_tags(prepared: PreparedRun) -> dict[str, str]:
+    """Tags that let `%aws_batch_attach` find and finish the job from another machine."""
+    options = prepared.options
+    tags = {
+        "batchmagic:managed": "true",
+        "batchmagic:user": prepared.settings.user,
+        "batchmagic:bucket": prepared.settings.bucket or "",
+        "batchmagic:prefix": prepared.run_prefix,
+        "batchmagic:outputs": ",".join(options.outputs)[:256],
+        "batchmagic:pull": ",".join(options.pull)[:256],
+        "batchmagic:cell": prepared.source_hash,
+    }
+    tags.update(prepared.tags)
+    return {k: v for k, v in tags.items() if v}
+
+
+def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, Any]:
+    """The SubmitJob request of this run."""
+    location = RunLocation(prepared.settings.bucket or "", prepared.run_prefix)
+    return spec.submit_payload(
+        spec=prepared.job_spec(),
+        job_name=prepared.job_name,
+        job_queue=queue,
+        job_definition=definition,
+        in_uri=location.in_uri,
+        out_uri=location.out_uri,
+        output_patterns=prepared.options.outputs,
+        pull_names=prepared.options.pull,
+        environment=prepared.environment,
+        tags=run_tags(prepared),
+    )
+
+
+def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
+    """The prepared run with the target's settings (local mode fills in the emulator's)."""
+    if not settings.bucket:
+        raise ConfigurationError(
+            "no S3 bucket configured: run `batchmagic setup`, pass --bucket, or use --local"
+        )
+    return dataclasses.replace(prepared, settings=settings, region=settings.region or
+                               prepared.region)
+
+
+def launch(
+    prepared: PreparedRun,
+    target: AwsTarget,
+    display: RunDisplay,
+    *,
+    bind: Binder | None = None,
+    clients: AwsClients | None = None,
+) -> Run:
+    """Create what is missing (queue, job definition), upload, submit, and start following."""
+    clients = clients or AwsClients(target)
+    settings = prepared.settings
+    queue = resolve_queue(clients, settings)
+    definition = ensure_job_definition(
+        clients, spec.job_definition_payload(prepared.job_spec())
+    )
+    location = RunLocation(settings.bucket or "", prepared.run_prefix)
+    check_bucket(clients, location.bucket)
+    try:
+        upload(clients, location, prepared.input_files, prepared.blobs)
+        response = clients.batch.submit_job(**submission(prepared, queue, definition))
+    except (ClientError, BotoCoreError) as error:
+        delete_prefix(clients, location)
+        raise SubmissionError(str(explain(error, "SubmitJob"))) from None
+    except BaseException:
+        # An interrupt or a staging error: leave nothing behind in S3.
+        delete_prefix(clients, location)
+        raise
+    return Run(prepared, clients, location, response["jobId"], display, bind=bind).start()
