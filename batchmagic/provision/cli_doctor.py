@@ -1,0 +1,27 @@
+"""`batchmagic doctor`: check the configured setup (settings file, ``BATCHMAGIC_*`` variables,
+flags) and explain each failure with its fix. Exits non-zero when any check fails."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from batchmagic.provision.cli_common import add_target_arguments
+
+    add_target_arguments(parser)
+    parser.add_argument("--bucket", help="S3 bucket to check (default: the configured one)")
+    parser.add_argument("--queue", help="job queue to check (default: the configured one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from batchmagic.provision.cli_common import clients_for, load_settings
+    from batchmagic.provision.doctor import run_doctor
+    from batchmagic.provision.report import render_checks_text
+
+    settings = load_settings(args)
+    clients = clients_for(settings)
+    print(f"batchmagic doctor: {clients.target.describe()}\n")
+    checks = run_doctor(clients, settings)
+    print(render_checks_text(checks))
+    return 0 if all(check.ok for check in checks) else 1
