@@ -10,22 +10,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4566,
                         help="port (default 4566; 0 = any free port)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--background", action="store_true",
+                      help="start (or reuse) the per-user background emulator and print its URL")
+    mode.add_argument("--stop", action="store_true",
+                      help="stop the per-user background emulator")
+    parser.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.background:
+        from batchmagic.emulator.daemon import ensure_background_emulator
+
+        url = ensure_background_emulator()
+        print(url)
+        return 0
+    if args.stop:
+        from batchmagic.emulator.daemon import stop_background_emulator
+
+        stopped = stop_background_emulator()
+        print("stopped the background emulator" if stopped else "no background emulator")
+        return 0
+    return serve(args.host, args.port, args.state_file)
+
+
+def serve(host: str, port: int, state_file: str | None) -> int:
+    """Serve in the foreground until SIGINT or SIGTERM."""
     import signal
     import threading
 
     from batchmagic.emulator.server import EmulatorServer
 
-    server = EmulatorServer(args.host, args.port)
+    server = EmulatorServer(host, port)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"batchmagic emulator at {server.url}  (export AWS_ENDPOINT_URL={server.url})",
-          flush=True)
     try:
+        if state_file:
+            from batchmagic.emulator.daemon import write_state
+
+            write_state(server.url)
+        print(f"batchmagic emulator at {server.url}  (export AWS_ENDPOINT_URL={server.url})",
+              flush=True)
         while not stop.wait(0.5):
             pass
     finally:
