@@ -10,9 +10,18 @@ from collections.abc import Sequence
 # Each subcommand lives in its own module exposing add_arguments(parser) and run(args) -> int;
 # modules are imported only when their command runs, so `batchmagic emulator` stays fast.
 _COMMANDS = {
-    "emulator": ("batchmagic.emulator.cli", "serve the embedded AWS emulator (S3, Logs, IAM, STS, EC2, Batch)"),
-    "setup": ("batchmagic.provision.cli_setup", "create the roles, compute environment, queue, bucket and log group"),
-    "doctor": ("batchmagic.provision.cli_doctor", "check the configured AWS setup and explain each failure"),
+    "emulator": (
+        "batchmagic.emulator.cli",
+        "serve the embedded AWS emulator (S3, Logs, IAM, STS, EC2, Batch)",
+    ),
+    "setup": (
+        "batchmagic.provision.cli_setup",
+        "create the roles, compute environment, queue, bucket and log group",
+    ),
+    "doctor": (
+        "batchmagic.provision.cli_doctor",
+        "check the configured AWS setup and explain each failure",
+    ),
     "teardown": ("batchmagic.provision.cli_teardown", "remove what `batchmagic setup` created"),
 }
 

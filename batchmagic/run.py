@@ -18,9 +18,9 @@ from batchmagic.aws import AwsClients
 from batchmagic.display import RunDisplay, format_elapsed, wait_with_display
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.job import BatchJob, JobSnapshot, JobStatus
+from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.logs import LogLine, LogPoller, Tail
 from batchmagic.outputs import CellResult, load_pulled, parse_protocol_line
-from batchmagic.prepare import PreparedRun
 from batchmagic.settings import LOG_GROUP
 from batchmagic.staging import RunLocation, delete_prefix, download_outputs
 
@@ -34,19 +34,18 @@ class Run:
 
     def __init__(
         self,
-        prepared: PreparedRun,
+        record: RunRecord,
         clients: AwsClients,
-        location: RunLocation,
-        job_id: str,
         display: RunDisplay,
         *,
         bind: Binder | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
-        self.prepared = prepared
+        self.record = record
         self.clients = clients
-        self.location = location
-        self.job_id = job_id
-        self.job_name = prepared.job_name
+        self.location = RunLocation(record.bucket, record.run_prefix)
+        self.job_id = record.job_id
+        self.job_name = record.job_name
         self.status = JobStatus.SUBMITTED.value
         self.exit_code: int | None = None
         self.reason: str | None = None
@@ -60,13 +59,14 @@ class Run:
         self._display = display
         self._bind = bind
         self._bound = False
-        self._job = BatchJob(clients, job_id)
+        self._ledger = ledger
+        self._job = BatchJob(clients, record.job_id)
         self._tails: dict[str, Tail] = {}
-        self._started = time.monotonic()
+        self._started = record.started_at or time.time()
         self._ended: float | None = None
         self._done = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{job_id}",
+        self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{record.job_id}",
                                         daemon=True)
 
     # --- what users read -------------------------------------------------------------------
@@ -79,13 +79,11 @@ class Run:
         return None if self._ended is None else self._ended - self._started
 
     def elapsed(self) -> float:
-        return (self._ended or time.monotonic()) - self._started
+        return (self._ended or time.time()) - self._started
 
     def header_facts(self) -> dict[str, str]:
-        settings = self.prepared.settings
         target = self.clients.target
-        facts = {"size": f"{settings.cpu:g} vCPU, {settings.memory} MiB, {settings.platform}",
-                 "where": target.describe()}
+        facts = {"size": self.record.size, "where": target.describe()}
         if not target.emulator and not target.endpoint_url:
             facts["console_url"] = (
                 f"https://{target.region}.console.aws.amazon.com/batch/home?region="
@@ -215,7 +213,9 @@ class Run:
         finally:
             for tail in self._tails.values():
                 tail.stop()
-            self._ended = time.monotonic()
+            self._ended = time.time()
+            if self._ledger is not None:
+                self._ledger.finish(self.job_id, self.status)
             self._done.set()
             self._display.finished(self)
 
@@ -224,13 +224,12 @@ class Run:
         self._display.status(self)
 
     def _collect(self, snapshot: JobSnapshot) -> None:
-        prepared = self.prepared
-        result = download_outputs(self.clients, self.location, prepared.output_dir)
+        result = download_outputs(self.clients, self.location, Path(self.record.output_dir))
         self.files = result.files
         self.cell_result = CellResult.parse(result.internal.get(f"{spec.INTERNAL_DIR}/result.json"))
         self.outputs.update(self.cell_result.outputs)
         self.pulled = load_pulled(result.internal.get(f"{spec.INTERNAL_DIR}/pull.pkl"))
-        if not prepared.settings.keep:
+        if not self.record.keep:
             delete_prefix(self.clients, self.location)
         self.error = self._failure(snapshot)
 
@@ -249,7 +248,7 @@ class Run:
                 f" [{'; '.join(parts)}]", self)
         if self.exit_code is None:
             return JobFailedError(f"{where}: the main container never ran", self)
-        missing = [n for n in self.prepared.options.pull if n not in self.pulled]
+        missing = [n for n in self.record.pull if n not in self.pulled]
         if missing:
             detail = "; ".join(f"{n}: {r}" for n, r in cell.unpicklable_pull.items())
             return JobFailedError(

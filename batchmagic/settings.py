@@ -56,28 +56,66 @@ def settings_file() -> Path:
 class Settings:
     """Effective values for one run. ``None`` means "not configured" where that is meaningful."""
 
-    region: str | None = field(default=None, metadata={"help": "AWS region (default: the profile's, else us-east-1)"})
-    profile: str | None = field(default=None, metadata={"help": "AWS named profile for credentials"})
-    endpoint_url: str | None = field(default=None, metadata={"help": "AWS endpoint URL (all services), e.g. an emulator"})
+    region: str | None = field(
+        default=None, metadata={"help": "AWS region (default: the profile's, else us-east-1)"}
+    )
+    profile: str | None = field(
+        default=None, metadata={"help": "AWS named profile for credentials"}
+    )
+    endpoint_url: str | None = field(
+        default=None, metadata={"help": "AWS endpoint URL (all services), e.g. an emulator"}
+    )
     local: bool = field(default=False, metadata={"help": "run on the embedded local emulator"})
-    bucket: str | None = field(default=None, metadata={"help": "S3 bucket for staged inputs and outputs"})
-    prefix: str = field(default="batchmagic", metadata={"help": "S3 key prefix; runs go under PREFIX/USER/RUN_ID/"})
-    user: str = field(default_factory=default_user, metadata={"help": "user part of the S3 prefix (JupyterHub user, else OS user)"})
-    queue: str | None = field(default=None, metadata={"help": "job queue name or ARN (created once when unset)"})
-    compute_environment: str | None = field(default=None, metadata={"help": "compute environment name or ARN"})
-    execution_role: str | None = field(default=None, metadata={"help": "ECS task execution role ARN (required on Fargate)"})
-    task_role: str | None = field(default=None, metadata={"help": "IAM role ARN the containers run as (S3 access)"})
-    image: str = field(default_factory=default_python_image, metadata={"help": "container image of the main container"})
-    sidecar_image: str = field(default=DEFAULT_SIDECAR_IMAGE, metadata={"help": "AWS CLI image of the stage-in/stage-out sidecars"})
-    cpu: float = field(default=1.0, metadata={"help": "vCPUs of the job (Fargate: 0.25, 0.5, 1, 2, 4, 8, 16)"})
+    bucket: str | None = field(
+        default=None, metadata={"help": "S3 bucket for staged inputs and outputs"}
+    )
+    prefix: str = field(
+        default="batchmagic", metadata={"help": "S3 key prefix; runs go under PREFIX/USER/RUN_ID/"}
+    )
+    user: str = field(
+        default_factory=default_user,
+        metadata={"help": "user part of the S3 prefix (JupyterHub user, else OS user)"},
+    )
+    queue: str | None = field(
+        default=None, metadata={"help": "job queue name or ARN (created once when unset)"}
+    )
+    compute_environment: str | None = field(
+        default=None, metadata={"help": "compute environment name or ARN"}
+    )
+    execution_role: str | None = field(
+        default=None, metadata={"help": "ECS task execution role ARN (required on Fargate)"}
+    )
+    task_role: str | None = field(
+        default=None, metadata={"help": "IAM role ARN the containers run as (S3 access)"}
+    )
+    image: str = field(
+        default_factory=default_python_image,
+        metadata={"help": "container image of the main container"},
+    )
+    sidecar_image: str = field(
+        default=DEFAULT_SIDECAR_IMAGE,
+        metadata={"help": "AWS CLI image of the stage-in/stage-out sidecars"},
+    )
+    cpu: float = field(
+        default=1.0, metadata={"help": "vCPUs of the job (Fargate: 0.25, 0.5, 1, 2, 4, 8, 16)"}
+    )
     memory: int = field(default=2048, metadata={"help": "memory of the job in MiB"})
     platform: str = field(default="fargate", metadata={"help": "fargate or ec2"})
-    timeout: int | None = field(default=None, metadata={"help": "seconds before Batch stops the job (>= 60)"})
-    ephemeral_storage: int | None = field(default=None, metadata={"help": "Fargate ephemeral storage in GiB (21-200; AWS default 20)"})
-    output_dir: str = field(default=".", metadata={"help": "local directory the output files are written to"})
+    timeout: int | None = field(
+        default=None, metadata={"help": "seconds before Batch stops the job (>= 60)"}
+    )
+    ephemeral_storage: int | None = field(
+        default=None, metadata={"help": "Fargate ephemeral storage in GiB (21-200; AWS default 20)"}
+    )
+    output_dir: str = field(
+        default=".", metadata={"help": "local directory the output files are written to"}
+    )
     keep: bool = field(default=False, metadata={"help": "keep the run's S3 prefix after the run"})
     template: bool = field(default=True, metadata={"help": "render the cell as a Jinja2 template"})
-    on_shutdown: str = field(default="leave", metadata={"help": "what a kernel shutdown does to running jobs: leave or terminate"})
+    on_shutdown: str = field(
+        default="leave",
+        metadata={"help": "what a kernel shutdown does to running jobs: leave or terminate"},
+    )
 
     def with_values(self, **values: Any) -> Settings:
         """A copy with the given values, ignoring ``None`` (an option that was not given)."""

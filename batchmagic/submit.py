@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +14,7 @@ from batchmagic.aws import AwsClients, AwsTarget, explain
 from batchmagic.display import RunDisplay
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.infra import ensure_job_definition, resolve_queue
+from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.prepare import PreparedRun
 from batchmagic.run import Binder, Run
 from batchmagic.settings import Settings
@@ -61,16 +64,42 @@ def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
                                prepared.region)
 
 
+def run_record(prepared: PreparedRun, target: AwsTarget, job_id: str,
+               where: Mapping[str, str | None]) -> RunRecord:
+    """The ledger's record of a just-submitted run."""
+    settings = prepared.settings
+    return RunRecord(
+        job_id=job_id,
+        job_name=prepared.job_name,
+        region=target.region,
+        profile=target.profile,
+        endpoint_url=target.endpoint_url,
+        emulator=target.emulator,
+        bucket=settings.bucket or "",
+        run_prefix=prepared.run_prefix,
+        output_dir=str(prepared.output_dir),
+        outputs=prepared.options.outputs,
+        pull=prepared.options.pull,
+        keep=settings.keep,
+        size=f"{settings.cpu:g} vCPU, {settings.memory} MiB, {settings.platform}",
+        source_hash=prepared.source_hash,
+        notebook=where.get("notebook"),
+        cell_id=where.get("cell_id"),
+        started_at=time.time(),
+    )
+
+
 def launch(
     prepared: PreparedRun,
     target: AwsTarget,
     display: RunDisplay,
     *,
     bind: Binder | None = None,
-    clients: AwsClients | None = None,
+    ledger: Ledger | None = None,
+    where: Mapping[str, str | None] | None = None,
 ) -> Run:
     """Create what is missing (queue, job definition), upload, submit, and start following."""
-    clients = clients or AwsClients(target)
+    clients = AwsClients(target)
     settings = prepared.settings
     queue = resolve_queue(clients, settings)
     definition = ensure_job_definition(
@@ -88,4 +117,7 @@ def launch(
         # An interrupt or a staging error: leave nothing behind in S3.
         delete_prefix(clients, location)
         raise
-    return Run(prepared, clients, location, response["jobId"], display, bind=bind).start()
+    record = run_record(prepared, target, response["jobId"], where or {})
+    if ledger is not None:
+        ledger.record(record)
+    return Run(record, clients, display, bind=bind, ledger=ledger).start()
