@@ -93,7 +93,8 @@ class RunLocation:
 
 @dataclass
 class DownloadResult:
-    """What came back from ``out/``: local files written, and batchmagic's own files in memory."""
+    """What came back from ``out/``: local files written, and batchmagic's own files in memory
+    (``internal``, by key relative to ``out/``, e.g. ``.batchmagic/result.json``)."""
 
     files: list[Path] = field(default_factory=list)
     internal: dict[str, bytes] = field(default_factory=dict)
@@ -299,7 +300,8 @@ def download_outputs(
     """Download ``out/`` into ``output_dir``; batchmagic's own files are returned in memory.
 
     ``out/KEY`` -> ``output_dir/KEY``, ``out/.outputs/KEY`` -> ``output_dir/KEY`` (wins over a
-    plain key of the same name), ``out/.batchmagic/NAME`` -> ``result.internal[NAME]``. Every file
+    plain key of the same name), ``out/.batchmagic/NAME`` -> ``result.internal[".batchmagic/NAME"]``
+    (never written to disk). Every file
     is written to a hidden temp file next to its destination and renamed into place, so a reader
     never sees half a file. If any key would land outside ``output_dir``, nothing is written.
     """
@@ -359,7 +361,7 @@ def _map_outputs(
         if not relative or relative.endswith("/"):
             continue  # "directory" placeholder objects carry no file
         if relative.startswith(INTERNAL_DIR):
-            internal[relative[len(INTERNAL_DIR):]] = (key, size)
+            internal[relative] = (key, size)
             continue
         from_outputs = relative.startswith(OUTPUTS_DIR)
         if from_outputs:

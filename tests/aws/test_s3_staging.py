@@ -139,7 +139,8 @@ def test_download_maps_outputs_and_keeps_internal_in_memory(
                                    out / "plots/a.png"])
     assert (out / "report.html").read_bytes() == b"<html/>"
     assert (out / "model/weights.bin").read_bytes() == b"w" * 1000
-    assert result.internal == {"result.json": b'{"ok": true}', "pull.pkl": b"\x80\x04N."}
+    assert result.internal == {".batchmagic/result.json": b'{"ok": true}',
+                               ".batchmagic/pull.pkl": b"\x80\x04N."}
     assert not (out / ".batchmagic").exists()
     assert result.bytes == 1000 + 7 + 3 + 12 + 4
     leftovers = [p for p in out.rglob("*") if p.is_file() and p not in result.files]
