@@ -225,3 +225,17 @@ def wait_with_display(done: threading.Event, display: RunDisplay, timeout: float
             return False
     display.flush()
     return True
+
+
+class Rendered:
+    """A result shown as HTML in Jupyter and as text elsewhere (e.g. the doctor's table)."""
+
+    def __init__(self, text: str, html_text: str) -> None:
+        self.text = text
+        self.html = html_text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return self.html

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Integer, TraitType, Unicode
 
 from batchmagic import options as opts
+from batchmagic.attach import find_record
+from batchmagic.aws import AwsClients
 from batchmagic.config import ConfigLayers
-from batchmagic.display import make_display
+from batchmagic.display import Rendered, make_display
 from batchmagic.dryrun import dry_run_report
 from batchmagic.errors import BatchMagicError
 from batchmagic.infra import resolve_region, resolve_target
+from batchmagic.jobs_table import JobsTable
+from batchmagic.jobs_table import rows as jobs_rows
+from batchmagic.ledger import Ledger
 from batchmagic.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run import Run
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
@@ -65,6 +72,37 @@ class AwsBatchMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.layers = ConfigLayers()
         self.runs: list[Run] = []
+        self.ledger = Ledger()
+        if shell is not None:
+            # --no-wait runs bind their pulled variables before the first cell that runs after
+            # the job has ended (never in the middle of a cell), or at run.wait().
+            shell.events.register("pre_run_cell", self._bind_finished_runs)
+        atexit.register(self._on_shutdown)
+
+    def _bind_finished_runs(self, *_args: Any) -> None:
+        for run in self.runs:
+            if run.done:
+                run.bind_results()
+
+    def _on_shutdown(self) -> None:
+        active = [run for run in self.runs if not run.done]
+        if not active:
+            return
+        settings, _ = self.effective_settings({})
+        for run in active:
+            if settings.on_shutdown == "terminate":
+                run.cancel("Kernel shut down")
+            else:
+                print(f"batchmagic: job {run.job_name} ({run.job_id}) keeps running; "
+                      f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr)
+
+    def _where(self) -> dict[str, str | None]:
+        """The notebook and cell a run came from, when the frontend says."""
+        kernel = getattr(self.shell, "kernel", None)
+        parent = kernel.get_parent() if kernel is not None and hasattr(kernel, "get_parent") else {}
+        metadata = (parent or {}).get("metadata") or {}
+        notebook = os.environ.get("JPY_SESSION_NAME") or self.namespace.get("__session__")
+        return {"notebook": notebook or None, "cell_id": metadata.get("cellId")}
 
     @property
     def namespace(self) -> dict[str, Any]:
@@ -111,6 +149,9 @@ class AwsBatchMagics(Magics):
         run = self._launch(prepared)
         if run_options.wait:
             run.wait()
+        else:
+            print(f"batchmagic: {run.job_name} runs in the background; run.wait() blocks until it "
+                  f"ends, %aws_batch_attach {run.job_id} resumes it after a kernel restart.")
         return run
 
     def _prepare(self, cell: str, run_options: RunOptions, settings: Settings) -> PreparedRun:
@@ -122,7 +163,8 @@ class AwsBatchMagics(Magics):
 
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
-        run = launch(prepared, target, make_display(self.display_mode), bind=self._bind)
+        run = launch(prepared, target, make_display(self.display_mode), bind=self._bind,
+                     ledger=self.ledger, where=self._where())
         self.runs.append(run)
         if prepared.options.result:
             self.namespace[prepared.options.result] = run
@@ -152,6 +194,52 @@ class AwsBatchMagics(Magics):
         width = max(len(n) for n in SETTING_NAMES)
         for name in SETTING_NAMES:
             print(f"{name:<{width}}  {getattr(settings, name)!r:<48} {sources[name]}")
+
+
+    # --- jobs, attach, doctor ----------------------------------------------------------------
+    @magic_arguments()
+    @argument("--limit", type=int, default=20, help="how many recent runs to show")
+    @line_magic
+    def aws_batch_jobs(self, line: str) -> JobsTable:
+        """Recent batchmagic runs (newest first) with their live status."""
+        args = parse_argstring(self.aws_batch_jobs, line)
+        return JobsTable(jobs_rows(self.ledger, args.limit))
+
+    @magic_arguments()
+    @argument("job", metavar="JOB_ID_OR_NAME", help="a job id, or the name of a recorded run")
+    @argument("--result", metavar="NAME", help="also bind the run object to NAME")
+    @argument("--no-wait", action="store_true", help="return at once; outputs land at the end")
+    @line_magic
+    def aws_batch_attach(self, line: str) -> Run:
+        """Re-attach to a run (after a kernel restart, or from another machine with its job id):
+        re-stream its logs from the start, wait for it, download its output files and bind its
+        pulled variables, exactly as the original cell would have."""
+        args = parse_argstring(self.aws_batch_attach, line)
+        settings, _ = self.effective_settings({})
+        fallback = resolve_target(settings)[0]
+        record, clients = find_record(self.ledger, args.job, fallback,
+                                      Path.cwd() / settings.output_dir)
+        run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
+                  ledger=self.ledger).start()
+        self.runs.append(run)
+        if args.result:
+            self.namespace[args.result] = run
+        return run if args.no_wait else run.wait()
+
+    @magic_arguments()
+    @opts.setting_arguments
+    @line_magic
+    def aws_batch_doctor(self, line: str) -> Any:
+        """Check the configured AWS setup (credentials, bucket, roles, compute environment,
+        queue, sizes, log group) and show a pass/fail table with the fix for each failure."""
+        from batchmagic.provision.doctor import run_doctor
+        from batchmagic.provision.report import render_checks_html, render_checks_text
+
+        args = parse_argstring(self.aws_batch_doctor, line)
+        settings, _ = self.effective_settings(opts.setting_values(args))
+        target, settings = resolve_target(settings)
+        checks = run_doctor(AwsClients(target), settings)
+        return Rendered(render_checks_text(checks), render_checks_html(checks))
 
 
 def handle_error(shell: Any, etype: type, value: BaseException, tb: Any,
