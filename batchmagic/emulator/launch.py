@@ -78,11 +78,27 @@ def path_rewriter(mapping: dict[str, str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w.\-/:])({alternatives})(?![\w.\-])")
 
 
+_REST_OF_PATH = re.compile(r"[^\s\"',;]*")
+
+
 def rewrite(value: str, mapping: dict[str, str], pattern: re.Pattern[str] | None) -> str:
+    """Replace container paths by their host directories in ``value``.
+
+    A longer path that already exists on the host as written (``/work/venv/bin/python`` with a
+    ``/work`` mount) is a host path, not a volume path, and is left alone.
+    """
     if pattern is None:
         return value
     stripped = {k.rstrip("/") or "/": v for k, v in mapping.items()}
-    return pattern.sub(lambda m: stripped[m.group(1)], value)
+
+    def replace(match: re.Match[str]) -> str:
+        rest = _REST_OF_PATH.match(value, match.end())
+        tail = rest.group(0) if rest else ""
+        if tail.startswith("/") and len(tail) > 1 and os.path.lexists(match.group(1) + tail):
+            return match.group(0)
+        return stripped[match.group(1)]
+
+    return pattern.sub(replace, value)
 
 
 def container_environment(*, endpoint_url: str, region: str, job_env: dict[str, str],
