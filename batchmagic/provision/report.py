@@ -16,7 +16,7 @@ DELETED = "deleted"
 WOULD_DELETE = "would delete"
 KEPT = "kept"
 
-_ACTION_WIDTH = 12
+_ACTION_WIDTH = 14
 _KIND_WIDTH = 19  # "compute environment"
 
 
