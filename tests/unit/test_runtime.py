@@ -148,7 +148,10 @@ def test_failing_cell(tmp_path: Path) -> None:
 
 
 def test_error_in_a_function_keeps_all_cell_frames(tmp_path: Path) -> None:
-    cell = "def inner():\n    raise ValueError('bad value')\n\ndef outer():\n    inner()\n\nouter()\n"
+    cell = (
+        "def inner():\n    raise ValueError('bad value')\n\n"
+        "def outer():\n    inner()\n\nouter()\n"
+    )
     done = run(tmp_path, cell)
     traceback_text = done.result["traceback"]
     assert re.findall(r"line (\d+)", traceback_text) == ["7", "5", "2"]
@@ -202,7 +205,10 @@ def test_no_pull_writes_no_pickle(tmp_path: Path) -> None:
 
 
 def test_outputs_printed_by_hand_are_collected(tmp_path: Path) -> None:
-    cell = 'import json\nprint("::" + json.dumps({"outputs": {"n": 1}}) + "::")\nprint("::nope::")\n'
+    cell = (
+        'import json\nprint("::" + json.dumps({"outputs": {"n": 1}}) + "::")\n'
+        'print("::nope::")\n'
+    )
     done = run(tmp_path, cell)
     assert done.result["outputs"] == {"n": 1}
 
@@ -215,7 +221,10 @@ def test_a_real_kestra_package_wins_over_the_stand_in(tmp_path: Path) -> None:
         "        print('::' + json.dumps({'outputs': m}) + '::')\n"
         "REAL = True\n"
     )
-    cell = "import kestra\nis_real = getattr(kestra, 'REAL', False)\nkestra.Kestra.outputs({'k': 2})\n"
+    cell = (
+        "import kestra\nis_real = getattr(kestra, 'REAL', False)\n"
+        "kestra.Kestra.outputs({'k': 2})\n"
+    )
     done = run(tmp_path, cell, pull="is_real", PYTHONPATH=str(site))
     assert done.code == 0, done.stderr
     assert done.pulled == {"is_real": True}

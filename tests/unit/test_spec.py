@@ -11,6 +11,7 @@ from botocore.validate import ParamValidator
 
 from batchmagic import spec
 from batchmagic.errors import ConfigurationError
+from batchmagic.fargate import validate_size
 from batchmagic.settings import Settings
 
 MODEL = botocore.session.get_session().get_service_model("batch")
@@ -140,7 +141,7 @@ def test_definition_sizes_add_up_to_a_valid_fargate_task() -> None:
         values = {r["type"]: r["value"] for r in container["resourceRequirements"]}
         total_cpu += float(values["VCPU"])
         total_memory += int(values["MEMORY"])
-    spec.validate_size("fargate", total_cpu, int(total_memory))
+    validate_size("fargate", total_cpu, int(total_memory))
 
 
 def test_ec2_definition_has_no_fargate_only_fields() -> None:
