@@ -94,8 +94,12 @@ class EmulatorServer:
         return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> None:
+        import os
         import sys
 
+        # As in a real account, AWS managed policies (AmazonECSTaskExecutionRolePolicy, ...)
+        # exist and can be attached; moto only loads them when asked to.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         moto_app, handler = _moto_app()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
