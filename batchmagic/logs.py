@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
+DEFAULT_RATE = 8.0
+"""GetLogEvents requests per second for the whole process (the account's quota is 10-25/s)."""
+
+DEFAULT_BUDGET_PER_MINUTE = 8.0
+"""Steady GetLogEvents requests per minute for the tails of one budget (one job)."""
+
+DEFAULT_BUDGET_BURST = 30.0
+"""Requests a budget may spend at once, e.g. while a short job's lines are flowing."""
+
 _THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling"})
 
 
@@ -194,9 +203,11 @@ class LogPoller:
     _registry: ClassVar[dict[AwsTarget, LogPoller]] = {}
     _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, clients: AwsClients, *, rate: float = 8.0, burst: float = 8.0,
-                 pacing: Pacing | None = None, budget_per_minute: float = 8.0,
-                 budget_burst: float = 30.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, clients: AwsClients, *, rate: float = DEFAULT_RATE,
+                 burst: float = DEFAULT_RATE, pacing: Pacing | None = None,
+                 budget_per_minute: float = DEFAULT_BUDGET_PER_MINUTE,
+                 budget_burst: float = DEFAULT_BUDGET_BURST,
+                 clock: Clock = time.monotonic) -> None:
         self.clients = clients
         self.pacing = pacing or Pacing()
         self.requests = 0

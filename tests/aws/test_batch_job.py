@@ -1,0 +1,221 @@
+"""Jobs on the emulator's AWS Batch, followed through BatchJob, JobWatcher and follow_logs."""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from batchmagic.aws import AwsClients
+from batchmagic.errors import AwsError
+from batchmagic.job import (
+    BatchJob,
+    ContainerState,
+    JobSnapshot,
+    JobStatus,
+    WaitPacing,
+    follow_logs,
+)
+from batchmagic.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Pacing
+
+PY = sys.executable
+ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def queue(target: Any) -> str:
+    batch = AwsClients(target).batch
+    ce = _unique("ce")
+    batch.create_compute_environment(
+        computeEnvironmentName=ce, type="MANAGED",
+        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]})
+    name = _unique("q")
+    batch.create_job_queue(jobQueueName=name, priority=1,
+                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])
+    deadline = time.monotonic() + 20
+    while batch.describe_job_queues(jobQueues=[name])["jobQueues"][0]["status"] != "VALID":
+        assert time.monotonic() < deadline, "queue never became VALID"
+        time.sleep(0.05)
+    return name
+
+
+@pytest.fixture()
+def poller(clients: AwsClients) -> Iterator[LogPoller]:
+    poller = LogPoller(clients, rate=50, burst=10, pacing=Pacing(fast=0.05, idle=0.3),
+                       budget_per_minute=600)
+    yield poller
+    poller.close()
+
+
+def _container(name: str, code: str, vcpu: str = "0.25", memory: str = "512",
+               **extra: Any) -> dict[str, Any]:
+    return {"name": name, "image": "public.ecr.aws/docker/library/python:3.11-slim",
+            "command": [PY, "-c", code],
+            "resourceRequirements": [{"type": "VCPU", "value": vcpu},
+                                     {"type": "MEMORY", "value": memory}], **extra}
+
+
+def _submit(clients: AwsClients, queue: str, containers: list[dict[str, Any]]) -> BatchJob:
+    definition = _unique("jd")
+    clients.batch.register_job_definition(
+        jobDefinitionName=definition, type="container", platformCapabilities=["FARGATE"],
+        ecsProperties={"taskProperties": [{"executionRoleArn": ROLE, "containers": containers}]})
+    job_id = clients.batch.submit_job(jobName=_unique("job"), jobQueue=queue,
+                                      jobDefinition=definition)["jobId"]
+    return BatchJob(clients, job_id)
+
+
+SAY = ("import sys, time\n"
+       "for i in range({n}):\n    print('{name}', i, flush=True); time.sleep({pause})\n")
+
+
+def test_three_container_job_streams_every_containers_lines(
+    clients: AwsClients, queue: str, poller: LogPoller
+) -> None:
+    job = _submit(clients, queue, [
+        _container("stage-in", SAY.format(n=2, name="in", pause=0), essential=False),
+        _container("main", SAY.format(n=5, name="main", pause=0.1) + "sys.exit(3)",
+                   "0.5", "1024", essential=False,
+                   dependsOn=[{"containerName": "stage-in", "condition": "SUCCESS"}]),
+        _container("stage-out", SAY.format(n=1, name="out", pause=0), essential=True,
+                   dependsOn=[{"containerName": "main", "condition": "COMPLETE"}]),
+    ])
+    lines: dict[str, list[str]] = defaultdict(list)
+    updates: list[JobSnapshot] = []
+
+    def on_lines(container: str, batch: list[LogLine]) -> None:
+        lines[container].extend(line.message for line in batch)
+
+    final = follow_logs(job, poller, on_lines, on_update=updates.append, timeout=60)
+    assert final.status is JobStatus.SUCCEEDED  # only stage-out is essential
+    assert dict(lines) == {"stage-in": ["in 0", "in 1"],
+                           "main": [f"main {i}" for i in range(5)],
+                           "stage-out": ["out 0"]}
+    main = final.container("main")
+    assert main is not None and main.exit_code == 3 and main.log_stream
+    assert [c.name for c in final.containers] == ["stage-in", "main", "stage-out"]
+    assert final.created_at and final.started_at and final.stopped_at
+    assert final.started_at <= final.stopped_at
+    # on_update saw the job move, one call per change, ending with the terminal snapshot.
+    assert updates[-1] == final
+    assert all(a != b for a, b in itertools.pairwise(updates))
+    assert any(u.status is JobStatus.RUNNING for u in updates)
+    assert job.describe_calls < 40
+
+
+def test_single_container_job_is_named_default(clients: AwsClients, queue: str) -> None:
+    definition = _unique("jd")
+    clients.batch.register_job_definition(
+        jobDefinitionName=definition, type="container",
+        containerProperties={"image": "python:3.11", "command": [PY, "-c", "print('hi')"],
+                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                      {"type": "MEMORY", "value": "512"}]})
+    job_id = clients.batch.submit_job(jobName=_unique("one"), jobQueue=queue,
+                                      jobDefinition=definition)["jobId"]
+    final = BatchJob(clients, job_id).wait(timeout=30)
+    assert final.status is JobStatus.SUCCEEDED
+    assert [c.name for c in final.containers] == ["default"]
+    assert final.container("default") == ContainerState("default", 0, None,
+                                                         final.containers[0].log_stream)
+
+
+def test_terminate_and_wait_stops_a_running_job(clients: AwsClients, queue: str) -> None:
+    job = _submit(clients, queue, [_container("main", "import time; time.sleep(60)")])
+    deadline = time.monotonic() + 10
+    while job.describe().status is not JobStatus.RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    final = job.terminate_and_wait("stopped by the test", timeout=30)
+    assert final.status is JobStatus.FAILED
+    assert time.monotonic() - started < 10
+    assert "stopped by the test" in (final.status_reason or "")
+
+
+def test_wait_timeout_and_stop(clients: AwsClients, queue: str) -> None:
+    job = _submit(clients, queue, [_container("main", "import time; time.sleep(60)")])
+    try:
+        with pytest.raises(TimeoutError, match=job.job_id):
+            job.wait(timeout=0.5)
+        stop = threading.Event()
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        snapshot = job.wait(stop=stop)
+        assert snapshot.status.is_active and time.monotonic() - started < 2
+    finally:
+        job.terminate_and_wait("cleanup")
+
+
+def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
+    job = _submit(clients, queue, [_container("main", "import time; time.sleep(60)")])
+    try:
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            job.wait(pacing=WaitPacing(first=3, most=5))
+        assert time.monotonic() - started < 1.5
+    finally:
+        job.terminate_and_wait("cleanup")
+
+
+def test_unknown_job_is_a_clear_error(clients: AwsClients) -> None:
+    with pytest.raises(AwsError, match="not found"):
+        BatchJob(clients, "00000000-0000-0000-0000-000000000000").describe()
+
+
+# --- pure ---------------------------------------------------------------------------------------
+
+
+def test_snapshot_from_description() -> None:
+    desc = {
+        "jobId": "j1", "jobName": "n", "status": "RUNNING", "statusReason": "",
+        "createdAt": 1_795_000_000_000, "startedAt": 1_795_000_001_500,
+        "ecsProperties": {"taskProperties": [{"containers": [
+            {"name": "stage-in", "exitCode": 0, "logStreamName": "a/stage-in/t"},
+            {"name": "main", "logStreamName": "a/main/t"},
+            {"name": "stage-out"},
+        ]}]},
+    }
+    snap = JobSnapshot.from_description(desc)
+    assert snap.status is JobStatus.RUNNING and snap.status_reason is None
+    assert snap.started_at is not None and snap.started_at.timestamp() == 1_795_000_001.5
+    assert snap.stopped_at is None
+    assert snap.container("main") == ContainerState("main", None, None, "a/main/t")
+    assert snap.container("stage-out") == ContainerState("stage-out", None, None, None)
+    assert snap.container("nope") is None
+    assert snap.raw is desc
+    assert snap == JobSnapshot.from_description(dict(desc))
+
+
+def test_status_properties() -> None:
+    assert [s for s in JobStatus if s.is_terminal] == [JobStatus.SUCCEEDED, JobStatus.FAILED]
+    assert JobStatus.RUNNABLE.is_active and not JobStatus.FAILED.is_active
+    assert JobStatus.STARTING.has_started and not JobStatus.RUNNABLE.has_started
+    assert JobStatus("RUNNING") == "RUNNING"
+
+
+def test_describe_pacing_fits_the_call_budget() -> None:
+    """A long job, no changes: DescribeJobs calls in the first minute and then per minute."""
+    pacing, interval, clock, calls = WaitPacing(), WaitPacing().first, 0.0, []
+    while clock < 600:
+        calls.append(clock)
+        clock += interval
+        interval = pacing.after(interval, changed=False)
+    first_minute = sum(1 for c in calls if c < 60)
+    later = sum(1 for c in calls if 300 <= c < 360)
+    assert first_minute <= 25 and later <= 12
+    # With the log poller's default per-job budget (8/min), a long job stays within 20/min.
+    assert later + DEFAULT_BUDGET_PER_MINUTE <= 20
