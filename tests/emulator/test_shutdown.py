@@ -1,0 +1,52 @@
+"""Stopping the emulator leaves nothing behind: no process, no scratch directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from batchmagic.emulator import run_emulator
+
+from .helpers import (
+    client,
+    container,
+    ecs_definition,
+    group_alive,
+    log_lines,
+    make_queue,
+    unique,
+    wait_for,
+    wait_job,
+)
+
+REPORT = ("import json, os, time; print(json.dumps({'pgid': os.getpgid(0), 'cwd': os.getcwd()}),"
+          " flush=True); time.sleep(60)")
+
+
+def test_stopping_the_emulator_kills_running_jobs_and_removes_scratch() -> None:
+    with run_emulator() as url:
+        batch, logs = client(url, "batch"), client(url, "logs")
+        queue = make_queue(batch)
+        definition = ecs_definition(batch, [
+            container("side", ["python", "-c", REPORT], essential=False),
+            container("main", ["python", "-c", REPORT]),
+        ])
+        job_id = batch.submit_job(jobName=unique("left"), jobQueue=queue,
+                                  jobDefinition=definition)["jobId"]
+        wait_job(batch, job_id, ("RUNNING",))
+
+        def containers() -> list[dict[str, object]] | None:
+            job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
+            found: list[dict[str, object]] = job["ecsProperties"]["taskProperties"][0][
+                "containers"]
+            return found if all(c.get("logStreamName") for c in found) else None
+
+        reports = []
+        for item in wait_for(containers):
+            stream = str(item["logStreamName"])
+            reports.append(json.loads(wait_for(lambda s=stream: log_lines(logs, s))[0]))
+        assert all(group_alive(r["pgid"]) for r in reports)
+        assert all(Path(r["cwd"]).is_dir() for r in reports)
+    assert not any(group_alive(r["pgid"]) for r in reports)
+    assert not any(Path(r["cwd"]).exists() for r in reports)
+    assert not Path(reports[0]["cwd"]).parent.exists()
