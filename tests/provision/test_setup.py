@@ -192,3 +192,15 @@ def test_task_policy_follows_a_new_bucket(clients: AwsClients, name: str) -> Non
 def test_bad_name_is_a_configuration_error(clients: AwsClients) -> None:
     with pytest.raises(ConfigurationError, match="--name"):
         ensure_setup(clients, name="bad name!", region="us-east-1")
+
+
+def test_standard_aws_endpoint_url_variable_is_honoured(
+        clients: AwsClients, name: str, config: Path, emulator_url: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_url)
+    assert main(["setup", "--name", name, "--region", "eu-west-1"]) == 0
+    assert f"emulator at {emulator_url} (eu-west-1)" in capsys.readouterr().out
+    settings = read_settings_file(config)
+    assert settings["endpoint_url"] == emulator_url
+    assert settings["bucket"] == f"{name}-123456789012-eu-west-1"
+    assert settings["region"] == "eu-west-1"
