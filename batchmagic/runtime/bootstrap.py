@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import signal
 import sys
 import traceback
@@ -105,6 +106,22 @@ class OutputScanner:
         return getattr(self.stream, name)
 
 
+# The work dir's path in the job definition. Where the volume is mounted elsewhere (the embedded
+# emulator maps it to a scratch directory and says so in BATCHMAGIC_WORKDIR), paths under it in
+# the cell - literal or rendered from {{ workingDir }} / {{ outputDir }} - are rewritten.
+CONTAINER_WORKDIR = "/work"
+_CONTAINER_PATH = re.compile(
+    r"(?<![\w./-])" + re.escape(CONTAINER_WORKDIR) + r"(?=[/\s'\"`),:;\]]|$)", re.MULTILINE
+)
+
+
+def container_paths_to(workdir: str, source: str) -> str:
+    """``source`` with the container work dir path replaced by ``workdir`` when they differ."""
+    if os.path.abspath(workdir) == CONTAINER_WORKDIR:
+        return source
+    return _CONTAINER_PATH.sub(lambda _match: workdir, source)
+
+
 class Run:
     """One cell run: the paths, the namespace and what came out of it."""
 
@@ -172,7 +189,7 @@ class Run:
 
     def run_cell(self) -> None:
         with open(self.cell_path, encoding="utf-8") as handle:
-            source = handle.read()
+            source = container_paths_to(self.workdir, handle.read())
         code = compile(source, self.cell_path, "exec", dont_inherit=True)
         exec(code, self.namespace)
 

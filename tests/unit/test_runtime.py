@@ -325,3 +325,15 @@ def test_runtime_files_are_stdlib_only_and_python38(name: str) -> None:
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
     for node in ast.walk(tree):
         assert not isinstance(node, ast.Match)
+
+
+def test_container_work_dir_paths_are_rewritten_where_the_volume_lives(tmp_path: Path) -> None:
+    cell = (
+        "open('/work/.outputs/a.txt', 'w').write('rendered outputDir')\n"
+        "print('/work', '/home/work/x', '/workdir')\n"
+    )
+    finished = run(tmp_path, cell)
+    assert finished.code == 0, finished.stderr
+    assert (finished.workdir / ".outputs" / "a.txt").read_text() == "rendered outputDir"
+    # Only the work dir itself, on path boundaries: lookalikes are left alone.
+    assert f"{finished.workdir} /home/work/x /workdir" in finished.stdout
