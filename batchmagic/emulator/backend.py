@@ -19,6 +19,7 @@ class BatchBackend(Jobs):
 
     def start(self, endpoint_url: str) -> None:
         self.runner = JobRunner(endpoint_url, self.lock, self.queue_ready)
+        self.runner.sink("us-east-1")  # load moto's logs backend now, not on the first job
 
     def shutdown(self) -> None:
         self.runner.shutdown()

@@ -3,6 +3,7 @@ with retries, timeouts, termination and array parents, on a bounded pool of work
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import sys
 import tempfile
@@ -76,9 +77,23 @@ class JobRunner:
             if succeeded:
                 self._finish(job, "SUCCEEDED", reason)
                 return
-            if final:
+            if final or not self._should_retry(job, reason):
                 break
         self._finish(job, "FAILED", job.stop_reason or reason)
+
+    def _should_retry(self, job: Job, status_reason: str) -> bool:
+        """retryStrategy.evaluateOnExit: the first matching rule decides; none -> retry."""
+        rules = (job.request.get("retryStrategy") or {}).get("evaluateOnExit") or []
+        essential = [r for r in job.runs if r.spec.essential] or job.runs
+        failed = next((r for r in essential if r.exit_code != 0), essential[0])
+        values = {"onExitCode": "" if failed.exit_code is None else str(failed.exit_code),
+                  "onReason": failed.reason or "", "onStatusReason": status_reason}
+        for rule in rules:
+            # Patterns may end with * (a prefix match); absent criteria match everything.
+            if all(fnmatch.fnmatchcase(values[key], str(rule[key]))
+                   for key in values if key in rule):
+                return str(rule.get("action", "")).upper() == "RETRY"
+        return True
 
     def _wait_runnable(self, job: Job) -> str | None:
         """Wait in RUNNABLE until the queue and a compute environment are VALID and ENABLED."""

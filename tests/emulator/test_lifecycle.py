@@ -35,7 +35,8 @@ def _pgid_from_log(logs: Any, stream: str) -> int:
 def _stream(batch: Any, job_id: str) -> str:
     def find() -> str | None:
         job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
-        return job.get("container", {}).get("logStreamName")
+        stream: str | None = job.get("container", {}).get("logStreamName")
+        return stream
 
     return str(wait_for(find))
 
@@ -161,6 +162,16 @@ def test_retry_runs_a_new_attempt(batch: Any, logs: Any, queue: str) -> None:
     dirs = [log_lines(logs, s)[0].split()[2] for s in streams]
     assert [log_lines(logs, s)[0].split()[1] for s in streams] == ["1", "2", "3"]
     assert len(set(dirs)) == 3 and not any(os.path.exists(d) for d in dirs)
+
+
+def test_evaluate_on_exit_stops_retries(batch: Any, queue: str) -> None:
+    definition = single_definition(batch, ["python", "-c", "raise SystemExit(7)"])
+    job_id = batch.submit_job(
+        jobName=unique("exit"), jobQueue=queue, jobDefinition=definition,
+        retryStrategy={"attempts": 3, "evaluateOnExit": [
+            {"onExitCode": "7", "action": "EXIT"}, {"onReason": "*", "action": "RETRY"}]})["jobId"]
+    job = wait_job(batch, job_id)
+    assert job["status"] == "FAILED" and len(job["attempts"]) == 1
 
 
 def test_array_job(batch: Any, logs: Any, queue: str) -> None:

@@ -46,7 +46,8 @@ def test_three_container_job_with_shared_volume_and_live_logs(
     def second_stream() -> str | None:
         job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
         second = job["ecsProperties"]["taskProperties"][0]["containers"][1]
-        return second.get("logStreamName")
+        stream: str | None = second.get("logStreamName")
+        return stream
 
     stream = wait_for(second_stream)
     wait_for(lambda: "second waiting" in log_lines(logs, stream))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from typing import Any
 
 from batchmagic.emulator import run_emulator
 
@@ -41,10 +43,11 @@ def test_stopping_the_emulator_kills_running_jobs_and_removes_scratch() -> None:
                 "containers"]
             return found if all(c.get("logStreamName") for c in found) else None
 
-        reports = []
+        reports: list[dict[str, Any]] = []
         for item in wait_for(containers):
             stream = str(item["logStreamName"])
-            reports.append(json.loads(wait_for(lambda s=stream: log_lines(logs, s))[0]))
+            lines = wait_for(functools.partial(log_lines, logs, stream))
+            reports.append(json.loads(lines[0]))
         assert all(group_alive(r["pgid"]) for r in reports)
         assert all(Path(r["cwd"]).is_dir() for r in reports)
     assert not any(group_alive(r["pgid"]) for r in reports)
