@@ -38,6 +38,7 @@ def serve(host: str, port: int, state_file: str | None) -> int:
     """Serve in the foreground until SIGINT or SIGTERM."""
     import signal
     import threading
+    from pathlib import Path
 
     from batchmagic.emulator.server import EmulatorServer
 
@@ -50,11 +51,15 @@ def serve(host: str, port: int, state_file: str | None) -> int:
         if state_file:
             from batchmagic.emulator.daemon import write_state
 
-            write_state(server.url)
+            write_state(server.url, Path(state_file))
         print(f"batchmagic emulator at {server.url}  (export AWS_ENDPOINT_URL={server.url})",
               flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         server.stop()
+        if state_file:
+            from batchmagic.emulator.daemon import clear_state
+
+            clear_state(Path(state_file))
     return 0

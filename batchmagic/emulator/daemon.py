@@ -40,14 +40,24 @@ def read_state() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_state(url: str) -> None:
+def write_state(url: str, path: Path | None = None) -> None:
     """Called by the emulator process itself once it serves (atomic replace)."""
-    path = state_file()
+    path = path or state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"pid": os.getpid(), "url": url, "python": sys.executable}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data) + "\n")
     os.replace(tmp, path)
+
+
+def clear_state(path: Path | None = None) -> None:
+    """Called by the emulator process when it stops: forget the state file if it is ours."""
+    path = path or state_file()
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
