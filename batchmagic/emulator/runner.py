@@ -4,6 +4,7 @@ with retries, timeouts, termination and array parents, on a bounded pool of work
 from __future__ import annotations
 
 import fnmatch
+import queue
 import shutil
 import sys
 import tempfile
@@ -11,7 +12,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from batchmagic.emulator.logsink import ACCOUNT_ID, LogSink
 from batchmagic.emulator.models import TERMINAL, ContainerRun, Job, new_task_id, now_ms
@@ -29,7 +29,11 @@ class JobRunner:
         self.lock = lock
         self.queue_ready = queue_ready  # None while not ready, else the CE name
         self.scratch_root = tempfile.mkdtemp(prefix="batchmagic-emulator-")
-        self.pool = ThreadPoolExecutor(MAX_RUNNING_JOBS, thread_name_prefix="batch-job")
+        # Daemon workers (not a ThreadPoolExecutor, whose threads the interpreter joins at exit
+        # before atexit handlers run, which would keep an exiting kernel waiting on its jobs).
+        self.pending: queue.Queue[Job] = queue.Queue()
+        self.workers = 0
+        self.idle = 0
         self.active: set[TaskAttempt] = set()
         self.closing = threading.Event()
         self._sinks: dict[str, LogSink] = {}
@@ -45,9 +49,31 @@ class JobRunner:
             with self.lock:
                 self._set(job, "PENDING")
             for child in job.children:
-                self.pool.submit(self._guarded, child)
+                self._enqueue(child)
         else:
-            self.pool.submit(self._guarded, job)
+            self._enqueue(job)
+
+    def _enqueue(self, job: Job) -> None:
+        with self.lock:
+            self.pending.put(job)
+            if self.idle < self.pending.qsize() and self.workers < MAX_RUNNING_JOBS:
+                self.workers += 1
+                self.idle += 1
+                threading.Thread(target=self._work, name=f"batch-job-{self.workers}",
+                                 daemon=True).start()
+
+    def _work(self) -> None:
+        while not self.closing.is_set():
+            try:
+                job = self.pending.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            with self.lock:
+                self.idle -= 1
+            if not self.closing.is_set():
+                self._guarded(job)
+            with self.lock:
+                self.idle += 1
 
     def _guarded(self, job: Job) -> None:
         try:
@@ -156,7 +182,6 @@ class JobRunner:
             tasks = list(self.active)
         for task in tasks:
             task.kill_now()
-        self.pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with self.lock:

@@ -7,6 +7,7 @@ unsigned, by a ``/v1/`` path that is a Batch operation.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -113,9 +114,11 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="batchmagic-emulator", daemon=True)
         self._thread.start()
+        atexit.register(self.stop)  # an exiting interpreter must not leave jobs running
 
     def stop(self) -> None:
         """Stop serving, kill every running job's processes, remove scratch directories."""
+        atexit.unregister(self.stop)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

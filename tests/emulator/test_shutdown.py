@@ -53,3 +53,34 @@ def test_stopping_the_emulator_kills_running_jobs_and_removes_scratch() -> None:
     assert not any(group_alive(r["pgid"]) for r in reports)
     assert not any(Path(r["cwd"]).exists() for r in reports)
     assert not Path(reports[0]["cwd"]).parent.exists()
+
+
+EXITING_OWNER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from emulator.helpers import client, log_lines, make_queue, single_definition, wait_for
+from batchmagic.emulator.server import EmulatorServer
+
+server = EmulatorServer()
+server.start()  # never stopped explicitly: the interpreter exits with the job running
+batch, logs = client(server.url, "batch"), client(server.url, "logs")
+definition = single_definition(batch, ["python", "-c",
+    "import os, time; print(os.getpgid(0), flush=True); time.sleep(60)"])
+job_id = batch.submit_job(jobName="orphan", jobQueue=make_queue(batch),
+                          jobDefinition=definition)["jobId"]
+stream = wait_for(lambda: batch.describe_jobs(jobs=[job_id])["jobs"][0].get(
+    "container", {}).get("logStreamName"))
+print(wait_for(lambda: log_lines(logs, stream))[0], flush=True)
+"""
+
+
+def test_an_exiting_interpreter_stops_its_emulator_jobs() -> None:
+    import subprocess
+    import sys
+
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", EXITING_OWNER, tests_dir],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    pgid = int(result.stdout.split()[-1])
+    assert not group_alive(pgid)
