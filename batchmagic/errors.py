@@ -6,6 +6,10 @@ from __future__ import annotations
 class BatchMagicError(Exception):
     """Root of every error batchmagic raises on purpose."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message is the whole story.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigurationError(BatchMagicError):
     """A bad option, setting, size, template or local file: found before anything is uploaded."""

@@ -18,7 +18,6 @@ from batchmagic.aws import AwsClients
 from batchmagic.config import ConfigLayers
 from batchmagic.display import Rendered, make_display
 from batchmagic.dryrun import dry_run_report
-from batchmagic.errors import BatchMagicError
 from batchmagic.infra import resolve_region, resolve_target
 from batchmagic.jobs_table import JobsTable
 from batchmagic.jobs_table import rows as jobs_rows
@@ -242,12 +241,5 @@ class AwsBatchMagics(Magics):
         return Rendered(render_checks_text(checks), render_checks_html(checks))
 
 
-def handle_error(shell: Any, etype: type, value: BaseException, tb: Any,
-                 tb_offset: int | None = None) -> list[str]:
-    """Show batchmagic errors as one clear message instead of a traceback."""
-    return [f"{etype.__name__}: {value}"]
-
-
 def register(shell: Any) -> None:
     shell.register_magics(AwsBatchMagics(shell))
-    shell.set_custom_exc((BatchMagicError,), handle_error)

@@ -216,8 +216,9 @@ class Run:
             self._ended = time.time()
             if self._ledger is not None:
                 self._ledger.finish(self.job_id, self.status)
-            self._done.set()
+            # The display's final state must be sent before a waiting cell returns.
             self._display.finished(self)
+            self._done.set()
 
     def _on_update(self, snapshot: JobSnapshot) -> None:
         self._apply(snapshot)
