@@ -42,7 +42,7 @@ def test_quickstart_runs_headless_and_keeps_logs_in_saved_outputs(tmp_path: Path
     assert '"above": 6' in after
     assert "{'above': 6}" in after
 
-    reference = next(text for first, text in by_source.items() if first == "sorted(env_run.outputs)")
+    reference = by_source["sorted(env_run.outputs)"]
     assert "'python_version'" in reference
     assert (tmp_path / "environment_info.json").exists()
 
