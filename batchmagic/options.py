@@ -34,6 +34,7 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--output-dir",), {"metavar": "DIR"}),
     (("--keep",), {"action": "store_true", "default": None}),
     (("--no-template",), {"action": "store_false", "dest": "template", "default": None}),
+    (("--on-shutdown",), {"choices": ["leave", "terminate"]}),
 ]
 
 # Per-run options of %%aws_batch only.

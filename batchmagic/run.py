@@ -249,6 +249,10 @@ class Run:
                 f" [{'; '.join(parts)}]", self)
         if self.exit_code is None:
             return JobFailedError(f"{where}: the main container never ran", self)
+        if cell.ok is None:
+            return JobFailedError(
+                f"{where}: no results under {self.location.out_uri} - already collected by "
+                "an earlier run or attach (the prefix is deleted unless --keep)", self)
         missing = [n for n in self.record.pull if n not in self.pulled]
         if missing:
             detail = "; ".join(f"{n}: {r}" for n, r in cell.unpicklable_pull.items())

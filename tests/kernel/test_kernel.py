@@ -134,3 +134,40 @@ def test_interrupt_terminates_job_and_leaves_no_process(kernel: Kernel, tmp_path
     queue = clients.batch.describe_job_queues()["jobQueues"][0]["jobQueueArn"]
     failed = clients.batch.list_jobs(jobQueue=queue, jobStatus="FAILED")["jobSummaryList"]
     assert any("Interrupted" in job.get("statusReason", "") for job in failed)
+
+
+def _job_status(job_id: str) -> str:
+    clients = AwsClients(local_target())
+    return str(clients.batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"])
+
+
+def _wait_status(job_id: str, wanted: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    status = _job_status(job_id)
+    while status != wanted and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = _job_status(job_id)
+    return status
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("terminate", "FAILED"), ("leave", "RUNNING")])
+def test_kernel_shutdown_applies_the_on_shutdown_policy(tmp_path: Path, policy: str,
+                                                        expected: str) -> None:
+    flag = tmp_path / "release"
+    kernel = Kernel(tmp_path)
+    try:
+        kernel.execute("%load_ext batchmagic")
+        kernel.execute(f"%aws_batch_config --on-shutdown {policy}")
+        reply, text = kernel.execute(
+            "%%aws_batch --local --no-wait --result r\n" + _wait_for(flag) + "print('done')"
+        )
+        assert reply["status"] == "ok", text
+        job_id = kernel.value("r.job_id")
+        assert _wait_status(job_id, "RUNNING") == "RUNNING"
+    finally:
+        kernel.client.stop_channels()
+        kernel.manager.shutdown_kernel(now=False)  # a graceful shutdown, as from the UI
+    assert _wait_status(job_id, expected, timeout=15) == expected
+    flag.touch()
+    if policy == "leave":
+        assert _wait_status(job_id, "SUCCEEDED") == "SUCCEEDED"
