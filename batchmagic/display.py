@@ -117,6 +117,7 @@ class WidgetDisplay:
         self._ticker: threading.Thread | None = None
         self._stopped = threading.Event()
         self._cancel.on_click(self._on_cancel)
+        _serve_clicks_off_main_thread(self._cancel)
         self._handle = display(self._bundle(), raw=True, display_id=True)
 
     def _bundle(self) -> dict[str, Any]:
@@ -190,6 +191,45 @@ class WidgetDisplay:
 
     def flush(self) -> None:
         """Widgets update themselves; nothing is queued."""
+
+
+_click_subshell: list[str] = []
+
+
+def _serve_clicks_off_main_thread(button: Any) -> None:
+    """Let Cancel work while the cell blocks in ``Run.wait``.
+
+    ipykernel dispatches a frontend's comm messages (a click) on the main thread, which the
+    waiting cell occupies, so a click would only be handled after the job ended. ipykernel >= 7
+    can route a comm's messages to a subshell thread instead; this button's go to one subshell
+    per kernel. Older kernels keep the old behaviour (Cancel works for --no-wait runs only).
+    """
+    try:
+        from ipykernel.kernelbase import Kernel
+
+        if not Kernel.initialized():
+            return
+        manager = getattr(getattr(Kernel.instance(), "shell_channel_thread", None), "manager",
+                          None)
+        if manager is None or not hasattr(manager, "_create_subshell"):
+            return
+        if not _click_subshell:
+            created: list[str] = []
+            ready = threading.Event()
+
+            def create() -> None:  # must run on the shell channel thread
+                try:
+                    created.append(manager._create_subshell())
+                finally:
+                    ready.set()
+
+            manager._shell_channel_io_loop.add_callback(create)
+            if not ready.wait(5) or not created:
+                return
+            _click_subshell.append(created[0])
+        button.comm._reply_subshell_id = _click_subshell[0]
+    except Exception:  # an ipykernel without subshells: clicks wait for the cell
+        return
 
 
 def widgets_available() -> bool:
