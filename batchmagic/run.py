@@ -17,9 +17,9 @@ from batchmagic import spec
 from batchmagic.aws import AwsClients
 from batchmagic.display import RunDisplay, format_elapsed, wait_with_display
 from batchmagic.errors import BatchMagicError, JobFailedError
-from batchmagic.job import BatchJob, JobSnapshot, JobStatus
+from batchmagic.job import BatchJob, JobSnapshot, JobStatus, follow_logs
 from batchmagic.ledger import Ledger, RunRecord
-from batchmagic.logs import LogLine, LogPoller, Tail
+from batchmagic.logs import LogLine, LogPoller
 from batchmagic.outputs import CellResult, load_pulled, parse_protocol_line
 from batchmagic.settings import LOG_GROUP
 from batchmagic.staging import RunLocation, delete_prefix, download_outputs
@@ -61,7 +61,6 @@ class Run:
         self._bound = False
         self._ledger = ledger
         self._job = BatchJob(clients, record.job_id)
-        self._tails: dict[str, Tail] = {}
         self._started = record.started_at or time.time()
         self._ended: float | None = None
         self._done = threading.Event()
@@ -176,43 +175,32 @@ class Run:
             self.reason = main.reason or snapshot.status_reason
         else:
             self.reason = snapshot.status_reason
-        for container in snapshot.containers:
-            if container.log_stream and container.name not in self._tails:
-                self._tails[container.name] = LogPoller.shared(self.clients).tail(
-                    LOG_GROUP, container.log_stream, self._lines_callback(container.name)
-                )
 
-    def _lines_callback(self, container: str) -> Callable[[list[LogLine]], None]:
-        def on_lines(lines: list[LogLine]) -> None:
-            shown = []
-            for line in lines:
-                message = line.message.rstrip("\n")
-                if container == spec.MAIN:
-                    protocol = parse_protocol_line(message)
-                    if protocol is not None:
-                        self.outputs.update(protocol.get("outputs") or {})
-                        continue
-                    self.logs.append(message)
-                shown.append(message)
-            if shown:
-                self._display.lines(container, shown)
-
-        return on_lines
+    def _on_lines(self, container: str, lines: list[LogLine]) -> None:
+        shown = []
+        for line in lines:
+            message = line.message.rstrip("\n")
+            if container == spec.MAIN:
+                protocol = parse_protocol_line(message)
+                if protocol is not None:
+                    self.outputs.update(protocol.get("outputs") or {})
+                    continue
+                self.logs.append(message)
+            shown.append(message)
+        if shown:
+            self._display.lines(container, shown)
 
     def _follow(self) -> None:
         try:
-            snapshot = self._job.wait(on_update=self._on_update)
+            snapshot = follow_logs(self._job, LogPoller.shared(self.clients), self._on_lines,
+                                   LOG_GROUP, on_update=self._on_update)
             self._apply(snapshot)
-            for tail in self._tails.values():
-                tail.drain()
             self._collect(snapshot)
         except BatchMagicError as error:
             self.error = error
         except Exception as error:  # never lose the run: report anything unexpected
             self.error = BatchMagicError(f"following job {self.job_id} failed: {error!r}")
         finally:
-            for tail in self._tails.values():
-                tail.stop()
             self._ended = time.time()
             if self._ledger is not None:
                 self._ledger.finish(self.job_id, self.status)
