@@ -134,6 +134,15 @@ class AwsBatchMagics(Magics):
         everything written under ``{{ outputDir }}``) back. Logs stream under the cell; output
         files land in ``--output-dir``; ``--pull`` variables are bound in the kernel. Without
         any AWS settings the cell runs on the embedded local emulator.
+
+        Examples::
+
+            %%aws_batch --inputs data/ --outputs "*.csv" --cpu 2 --memory 4096
+            %%aws_batch --push params --pull model --result run --timeout 3600
+            %%aws_batch --local --dry-run
+
+        Set defaults with ``%aws_batch_config``; see runs with ``%aws_batch_jobs``; resume one
+        after a kernel restart with ``%aws_batch_attach JOB_ID``.
         """
         args = parse_argstring(self.aws_batch, line)
         run_options = opts.run_options(args)

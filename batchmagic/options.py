@@ -33,7 +33,8 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--ephemeral-storage",), {"type": int, "metavar": "GIB"}),
     (("--output-dir",), {"metavar": "DIR"}),
     (("--keep",), {"action": "store_true", "default": None}),
-    (("--no-template",), {"action": "store_false", "dest": "template", "default": None}),
+    (("--no-template",), {"action": "store_false", "dest": "template", "default": None,
+                          "help": "run the cell as written, without Jinja2 rendering"}),
     (("--on-shutdown",), {"choices": ["leave", "terminate"]}),
 ]
 
