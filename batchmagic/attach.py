@@ -67,8 +67,8 @@ def find_record(
             endpoint_url=record.endpoint_url,
             emulator=record.emulator,
         )
-        return record, AwsClients(target)
-    clients = AwsClients(fallback)
+        return record, AwsClients.shared(target)
+    clients = AwsClients.shared(fallback)
     record = record_from_job(clients, job_id_or_name, output_dir)
     ledger.record(record)
     return record, clients

@@ -53,6 +53,18 @@ class AwsTarget:
 class AwsClients:
     """boto3 clients for one target, created lazily and shared (boto3 clients are thread-safe)."""
 
+    _shared: dict[AwsTarget, AwsClients] = {}  # noqa: RUF012 - a process-wide cache
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, target: AwsTarget) -> AwsClients:
+        """One set of clients per target for the life of the kernel: building a session and
+        loading service models costs a tenth of a second or more per run."""
+        with cls._shared_lock:
+            if target not in cls._shared:
+                cls._shared[target] = cls(target)
+            return cls._shared[target]
+
     def __init__(self, target: AwsTarget, *, max_pool_connections: int = 32) -> None:
         self.target = target
         credentials: dict[str, str] = EMULATOR_CREDENTIALS if target.emulator else {}

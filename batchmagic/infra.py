@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batchmagic.aws import AwsClients, AwsTarget, explain
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.settings import Settings
+from batchmagic.staging import check_bucket
 
 _cache: dict[tuple[str, str], str] = {}
 _cache_lock = threading.Lock()
@@ -73,7 +74,7 @@ def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
     if url not in _local_settings:
         from batchmagic.provision.setup import ensure_setup
 
-        result = ensure_setup(AwsClients(target), region=target.region)
+        result = ensure_setup(AwsClients.shared(target), region=target.region)
         _local_settings[url] = dict(result.settings)
     local = {
         k: v
@@ -181,6 +182,14 @@ def resolve_queue(clients: AwsClients, settings: Settings) -> str:
         )
     queue = _wait_valid(lambda: _describe_queue(clients, name) or {}, f"job queue {name!r}")
     return _remember("queue", key, queue["jobQueueArn"])
+
+
+def ensure_bucket(clients: AwsClients, bucket: str) -> None:
+    """The bucket exists and is reachable: checked once per kernel, with a clear error."""
+    key = f"{clients.target.endpoint_url or clients.target.region}|{bucket}"
+    if _cached("bucket", key) is None:
+        check_bucket(clients, bucket)
+        _remember("bucket", key, bucket)
 
 
 def ensure_job_definition(clients: AwsClients, payload: dict[str, Any]) -> str:

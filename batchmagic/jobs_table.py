@@ -33,7 +33,7 @@ def live_statuses(records: list[RunRecord]) -> dict[str, str]:
             by_target[_target(record)].append(record.job_id)
     statuses: dict[str, str] = {}
     for target, job_ids in by_target.items():
-        clients = AwsClients(target)
+        clients = AwsClients.shared(target)
         for start in range(0, len(job_ids), 100):
             batch = job_ids[start : start + 100]
             try:

@@ -246,7 +246,7 @@ class AwsBatchMagics(Magics):
         args = parse_argstring(self.aws_batch_doctor, line)
         settings, _ = self.effective_settings(opts.setting_values(args))
         target, settings = resolve_target(settings)
-        checks = run_doctor(AwsClients(target), settings)
+        checks = run_doctor(AwsClients.shared(target), settings)
         return Rendered(render_checks_text(checks), render_checks_html(checks))
 
 

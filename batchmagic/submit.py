@@ -13,12 +13,12 @@ from batchmagic import spec
 from batchmagic.aws import AwsClients, AwsTarget, explain
 from batchmagic.display import RunDisplay
 from batchmagic.errors import ConfigurationError, SubmissionError
-from batchmagic.infra import ensure_job_definition, resolve_queue
+from batchmagic.infra import ensure_bucket, ensure_job_definition, resolve_queue
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.prepare import PreparedRun
 from batchmagic.run import Binder, Run
 from batchmagic.settings import Settings
-from batchmagic.staging import RunLocation, check_bucket, delete_prefix, upload
+from batchmagic.staging import RunLocation, delete_prefix, upload
 
 
 def run_tags(prepared: PreparedRun) -> dict[str, str]:
@@ -99,14 +99,14 @@ def launch(
     where: Mapping[str, str | None] | None = None,
 ) -> Run:
     """Create what is missing (queue, job definition), upload, submit, and start following."""
-    clients = AwsClients(target)
+    clients = AwsClients.shared(target)
     settings = prepared.settings
     queue = resolve_queue(clients, settings)
     definition = ensure_job_definition(
         clients, spec.job_definition_payload(prepared.job_spec())
     )
     location = RunLocation(settings.bucket or "", prepared.run_prefix)
-    check_bucket(clients, location.bucket)
+    ensure_bucket(clients, location.bucket)
     try:
         upload(clients, location, prepared.input_files, prepared.blobs)
         response = clients.batch.submit_job(**submission(prepared, queue, definition))

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from batchmagic.emulator import forkserver
+from batchmagic.emulator.forkserver import ForkedProcess
 from batchmagic.emulator.launch import container_argv, container_environment
 from batchmagic.emulator.logsink import DEFAULT_LOG_GROUP, LogSink
 from batchmagic.emulator.models import ContainerRun, Job
@@ -109,11 +111,15 @@ class TaskAttempt:
         self._spawn(self._wait, proc, run)
 
     def _popen(self, argv: list[str], env: dict[str, str],
-               run: ContainerRun) -> subprocess.Popen[bytes] | None:
+               run: ContainerRun) -> subprocess.Popen[bytes] | ForkedProcess | None:
         try:
-            proc = subprocess.Popen(argv, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            if forkserver.wanted(argv[0]):
+                proc: subprocess.Popen[bytes] | ForkedProcess = forkserver.shared().spawn(
+                    argv, env, self.scratch)
+            else:
+                proc = subprocess.Popen(argv, cwd=self.scratch, env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:
             run.reason = f"CannotStartContainerError: {exc}"
             return None
@@ -133,7 +139,7 @@ class TaskAttempt:
                 self.sink.write(group, stream, line)
         pipe.close()
 
-    def _wait(self, proc: subprocess.Popen[bytes], run: ContainerRun) -> None:
+    def _wait(self, proc: subprocess.Popen[bytes] | ForkedProcess, run: ContainerRun) -> None:
         code = proc.wait()
         kill_group(proc.pid, signal.SIGKILL)  # a container ends with its main process
         # Report the exit only once the output is in the log stream (the pump closes the pipe).
