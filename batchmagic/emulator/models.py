@@ -24,39 +24,31 @@ def arn(region: str, kind: str, name: str) -> str:
 
 
 @dataclass
-class ComputeEnvironment:
+class Resource:
+    """A named Batch resource: its describe shape (``detail``) and its tags."""
+
+    name: str
+    arn: str
+    detail: dict[str, Any]
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {**copy.deepcopy(self.detail), "tags": dict(self.tags)}
+
+
+class ComputeEnvironment(Resource):
     """A compute environment: only its state matters here, jobs run on this host."""
 
-    name: str
-    arn: str
-    detail: dict[str, Any]
-    tags: dict[str, str] = field(default_factory=dict)
 
-    def describe(self) -> dict[str, Any]:
-        return {**copy.deepcopy(self.detail), "tags": dict(self.tags)}
+class JobQueue(Resource):
+    """A job queue."""
 
 
 @dataclass
-class JobQueue:
-    name: str
-    arn: str
-    detail: dict[str, Any]
-    tags: dict[str, str] = field(default_factory=dict)
+class JobDefinition(Resource):
+    """One revision of a job definition."""
 
-    def describe(self) -> dict[str, Any]:
-        return {**copy.deepcopy(self.detail), "tags": dict(self.tags)}
-
-
-@dataclass
-class JobDefinition:
-    name: str
-    revision: int
-    arn: str
-    detail: dict[str, Any]
-    tags: dict[str, str] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        return {**copy.deepcopy(self.detail), "tags": dict(self.tags)}
+    revision: int = 1
 
 
 @dataclass

@@ -225,8 +225,8 @@ class Resources:
                            "status": "ACTIVE", "containerOrchestrationType": "ECS"})
             detail.setdefault("platformCapabilities", ["EC2"])
             detail.setdefault("parameters", {})
-            revisions.append(JobDefinition(name, revision, def_arn, detail,
-                                           dict(request.get("tags") or {})))
+            revisions.append(JobDefinition(name, def_arn, detail,
+                                           dict(request.get("tags") or {}), revision))
         return {"jobDefinitionName": name, "jobDefinitionArn": def_arn, "revision": revision}
 
     def op_describejobdefinitions(self, request: dict[str, Any]) -> dict[str, Any]:
