@@ -14,9 +14,9 @@ from typing import Any
 
 from batchmagic import fargate, spec, template
 from batchmagic.errors import ConfigurationError
+from batchmagic.inputs import plan_inputs
 from batchmagic.runtime import runtime_files
 from batchmagic.settings import Settings
-from batchmagic.staging import plan_inputs
 
 _JOB_NAME_PART = re.compile(r"[^A-Za-z0-9_-]+")
 

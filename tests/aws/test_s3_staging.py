@@ -9,13 +9,13 @@ import pytest
 
 from batchmagic.aws import AwsClients
 from batchmagic.errors import ConfigurationError, StagingError
+from batchmagic.inputs import plan_inputs
 from batchmagic.staging import (
     RunLocation,
     check_bucket,
     delete_prefix,
     download_outputs,
     list_keys,
-    plan_inputs,
     upload,
 )
 
