@@ -223,6 +223,8 @@ def isolate(root: Path) -> None:
 
 
 def instrument(bench: Bench) -> None:
+    import batchmagic.aws
+    import batchmagic.job
     import batchmagic.logs
     import batchmagic.magic
     import batchmagic.run
@@ -232,14 +234,14 @@ def instrument(bench: Bench) -> None:
     p = bench.phases
     p.wrap(batchmagic.magic, "prepare", "prepare (parse, template, checks)")
     p.wrap(batchmagic.magic, "resolve_target", "resolve target (emulator health, setup cache)")
-    p.wrap(batchmagic.submit, "AwsClients", "create boto3 session")
+    p.wrap(batchmagic.aws.AwsClients, "shared", "boto3 clients (shared per target)")
     p.wrap(batchmagic.submit, "resolve_queue", "resolve queue")
     p.wrap(batchmagic.submit, "ensure_job_definition", "register job definition")
-    p.wrap(batchmagic.submit, "check_bucket", "HeadBucket")
+    p.wrap(batchmagic.submit, "ensure_bucket", "HeadBucket (once per kernel)")
     p.wrap(batchmagic.submit, "upload", "upload inputs (cell, bootstrap)")
     p.wrap(batchmagic.magic, "launch", "launch (all of submit side)")
     p.wrap(batchmagic.run.BatchJob, "wait", "wait for terminal status")
-    p.wrap(batchmagic.run.Tail, "drain", "drain log tails")
+    p.wrap(batchmagic.job.JobWatcher, "finish", "drain log tails")
     p.wrap(batchmagic.run, "download_outputs", "download outputs")
     p.wrap(batchmagic.run, "delete_prefix", "delete run prefix")
 
