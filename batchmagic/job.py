@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -259,6 +259,14 @@ class BatchJob:
 OnContainerLines = Callable[[str, list[LogLine]], None]
 
 
+class LogWatcher(Protocol):
+    """Follows a job's container logs, fed with its snapshots (JobWatcher, LiveJobWatcher)."""
+
+    def update(self, snapshot: JobSnapshot) -> None: ...
+    def finish(self, timeout: float = 10.0) -> bool: ...
+    def close(self) -> None: ...
+
+
 class JobWatcher:
     """Follows the log stream of every container of a job, fed with the job's snapshots.
 
@@ -330,6 +338,7 @@ def follow_logs(
     on_update: Callable[[JobSnapshot], None] | None = None,
     timeout: float | None = None,
     drain_timeout: float = 10.0,
+    watcher: LogWatcher | None = None,
 ) -> JobSnapshot:
     """Wait for the job while streaming each container's lines to ``on_lines(container, lines)``;
     return the terminal snapshot once every stream has been drained.
@@ -337,7 +346,7 @@ def follow_logs(
     On an exception (KeyboardInterrupt, TimeoutError, AwsError) the tails are stopped and the
     exception propagates; terminating the job is the caller's decision.
     """
-    watcher = JobWatcher(job, poller, on_lines, log_group=log_group)
+    watcher = watcher or JobWatcher(job, poller, on_lines, log_group=log_group)
 
     def updated(snapshot: JobSnapshot) -> None:
         watcher.update(snapshot)

@@ -19,6 +19,7 @@ from batchmagic.display import RunDisplay, format_elapsed, wait_with_display
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.job import BatchJob, JobSnapshot, JobStatus, follow_logs
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.livetail import LiveJobWatcher
 from batchmagic.logs import LogLine, LogPoller
 from batchmagic.outputs import CellResult, load_pulled, parse_protocol_line
 from batchmagic.settings import LOG_GROUP
@@ -192,8 +193,10 @@ class Run:
 
     def _follow(self) -> None:
         try:
-            snapshot = follow_logs(self._job, LogPoller.shared(self.clients), self._on_lines,
-                                   LOG_GROUP, on_update=self._on_update)
+            poller = LogPoller.shared(self.clients)
+            snapshot = follow_logs(self._job, poller, self._on_lines, LOG_GROUP,
+                                   on_update=self._on_update,
+                                   watcher=LiveJobWatcher(self._job, poller, self._on_lines))
             self._apply(snapshot)
             self._collect(snapshot)
         except BatchMagicError as error:
