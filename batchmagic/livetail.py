@@ -30,7 +30,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from batchmagic.aws import AwsClients, error_code
+from batchmagic.aws import AwsClients, AwsTarget, error_code
 from batchmagic.job import BatchJob, JobSnapshot, OnContainerLines
 from batchmagic.logs import LogLine, LogPoller, Tail
 from batchmagic.settings import LOG_GROUP
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 
 OnStreamLines = Callable[[str, list[LogLine]], None]
 _Key = tuple[int, str]
+
+# Targets where StartLiveTail is refused for good (no permission, not supported): later jobs of
+# this kernel poll straight away. A session quota error only affects the job that hit it.
+_REFUSED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnknownOperationException",
+                            "InvalidAction", "UnrecognizedClientException"})
+_unavailable: set[AwsTarget] = set()
 
 
 class StreamMerge:
@@ -137,6 +143,8 @@ class LiveTails:
                           retries={"max_attempts": 3, "mode": "standard"}),
         )
         self._group_arn = ""
+        if clients.target in _unavailable:
+            self._failed = RuntimeError("live tails are not available on this target")
 
     @property
     def failed(self) -> BaseException | None:
@@ -150,6 +158,8 @@ class LiveTails:
     def fail(self, error: BaseException) -> None:
         """Stop using live tails for this job (polling takes over)."""
         first = self._failed is None
+        if error_code(error) in _REFUSED_CODES:
+            _unavailable.add(self._clients.target)
         if first:
             log.info("live tail unavailable, polling instead: %s", error)
             self._failed = error
