@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws import AwsClients, error_code, explain
 from batchmagic.errors import AwsError
-from batchmagic.logs import LogLine, LogPoller, Tail
+from batchmagic.logs import LogLine, LogPoller, Tail, drain_tails
 from batchmagic.settings import LOG_GROUP
 
 _TRANSIENT = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling",
@@ -309,11 +309,7 @@ class JobWatcher:
 
     def finish(self, timeout: float = 10.0) -> bool:
         """Drain every tail (in parallel); True if all reached the end of their stream."""
-        tails = list(self.tails.values())
-        for tail in tails:
-            tail.request_drain()
-        deadline = time.monotonic() + timeout
-        drained = all([tail.wait(max(0.0, deadline - time.monotonic())) for tail in tails])
+        drained = drain_tails(list(self.tails.values()), timeout)
         self.close()
         return drained
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws import AwsClients, AwsTarget, error_code
 from batchmagic.job import BatchJob, JobSnapshot, OnContainerLines
-from batchmagic.logs import LogLine, LogPoller, Tail
+from batchmagic.logs import LogLine, LogPoller, Tail, drain_tails
 from batchmagic.settings import LOG_GROUP
 
 log = logging.getLogger(__name__)
@@ -287,10 +286,7 @@ class LiveJobWatcher:
                 self.live.fail(error)  # falls back to polling every stream
                 with self._polling_lock:
                     polling = list(self._polling.values())
-        for tail in polling:
-            tail.request_drain()
-        deadline = time.monotonic() + timeout
-        drained = all([t.wait(max(0.0, deadline - time.monotonic())) for t in polling])
+        drained = drain_tails(polling, timeout)
         self.close()
         return drained
 

@@ -359,3 +359,11 @@ class LogPoller:
     def _retire(self, tail: Tail, *, drained: bool) -> None:
         self._remove(tail)
         tail._finish(drained=drained)
+
+
+def drain_tails(tails: list[Tail], timeout: float) -> bool:
+    """Drain tails in parallel; True if every one reached the end of its stream in time."""
+    for tail in tails:
+        tail.request_drain()
+    deadline = time.monotonic() + timeout
+    return all([tail.wait(max(0.0, deadline - time.monotonic())) for tail in tails])
