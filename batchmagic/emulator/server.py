@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
+from batchmagic.emulator.livetail import LiveTailApi
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEALTH_PATH = "/batchmagic/health"
@@ -42,12 +43,14 @@ def is_batch_request(environ: dict[str, Any]) -> bool:
 
 
 class Dispatcher:
-    """Route one request: health check, AWS Batch, or moto."""
+    """Route one request: health check, AWS Batch, Logs StartLiveTail, or moto."""
 
-    def __init__(self, batch: BatchApi, moto_app: WsgiApp, info: dict[str, Any]) -> None:
+    def __init__(self, batch: BatchApi, moto_app: WsgiApp, info: dict[str, Any],
+                 live_tail: LiveTailApi | None = None) -> None:
         self.batch = batch
         self.moto_app = moto_app
         self.info = info
+        self.live_tail = live_tail or LiveTailApi()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:
@@ -57,6 +60,8 @@ class Dispatcher:
             return [body]
         if is_batch_request(environ):
             return self.batch(environ, start_response)
+        if self.live_tail.handles(environ):  # streamed; moto's answer is a one-shot snapshot
+            return self.live_tail(environ, start_response)
         return self.moto_app(environ, start_response)
 
 
@@ -87,6 +92,7 @@ class EmulatorServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.batch: BatchApi | None = None
+        self.live_tail = LiveTailApi()
 
     @property
     def url(self) -> str:
@@ -106,7 +112,8 @@ class EmulatorServer:
         # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
         batch = BatchApi(self.min_timeout_s)
         info: dict[str, Any] = {"python": sys.executable}
-        self._server = make_server(self.host, self.port, Dispatcher(batch, moto_app, info),
+        self._server = make_server(self.host, self.port, Dispatcher(batch, moto_app, info,
+                                                                   self.live_tail),
                                    threaded=True, request_handler=handler)
         batch.start(self.url)
         info["url"] = self.url
@@ -119,6 +126,7 @@ class EmulatorServer:
     def stop(self) -> None:
         """Stop serving, kill every running job's processes, remove scratch directories."""
         atexit.unregister(self.stop)
+        self.live_tail.close()  # open StartLiveTail streams end now
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
