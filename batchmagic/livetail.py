@@ -13,7 +13,7 @@ complete:
 
 Lines may thus arrive twice (two sessions overlapping, a head read overlapping a session);
 :class:`StreamMerge` delivers each line once, in stream order. Sessions are opened with
-``inject_host_prefix`` off: the operation's ``streaming-`` host prefix would turn a custom
+``inject_host_prefix`` off: the operation's ``stream-`` host prefix would turn a custom
 endpoint (e.g. ``127.0.0.1``) into a host that does not resolve; on AWS's own endpoints
 botocore's default stays in place.
 """
@@ -175,8 +175,9 @@ class LiveTails:
             self._streams.extend(new)
             old, self._session = self._session, LiveSession(
                 self._client, self._arn(), list(self._streams), self._merge, self.fail)
-            if old is not None:
-                old.close()
+        if old is not None:
+            # Closing blocks until the session's next message (a heartbeat comes every second).
+            threading.Thread(target=old.close, daemon=True).start()
         for stream in new:
             self.read_stream(stream, to_end=False)
 
