@@ -116,7 +116,12 @@ class LiveSession:
                 self._on_failure(error)
 
     def close(self) -> None:
+        """Stop now; the connection is released in the background, because closing an event
+        stream blocks until its next message (a heartbeat comes every second)."""
         self._closed.set()
+        threading.Thread(target=self._release, daemon=True).start()
+
+    def _release(self) -> None:
         try:
             self._events.close()
         except Exception as error:  # closing a stream that already ended is not a problem
@@ -176,8 +181,7 @@ class LiveTails:
             old, self._session = self._session, LiveSession(
                 self._client, self._arn(), list(self._streams), self._merge, self.fail)
         if old is not None:
-            # Closing blocks until the session's next message (a heartbeat comes every second).
-            threading.Thread(target=old.close, daemon=True).start()
+            old.close()
         for stream in new:
             self.read_stream(stream, to_end=False)
 
