@@ -105,11 +105,20 @@ class AwsClients:
     def sts(self) -> Any:
         return self.client("sts")
 
-    def client(self, service: str) -> Any:
+    @functools.cached_property
+    def logs_streaming(self) -> Any:
+        """A Logs client for StartLiveTail: long reads, and no ``stream-`` host prefix, which
+        would turn a custom endpoint such as 127.0.0.1 into a host that does not resolve."""
+        return self.client("logs", Config(inject_host_prefix=False, read_timeout=3600,
+                                          retries={"max_attempts": 3, "mode": "standard"}))
+
+    def client(self, service: str, config: Config | None = None) -> Any:
         # boto3.Session.client is not thread-safe; clients themselves are.
         with self._lock:
             return self.session.client(
-                service, endpoint_url=self.target.endpoint_url, config=self._config
+                service,
+                endpoint_url=self.target.endpoint_url,
+                config=self._config.merge(config) if config else self._config,
             )
 
 

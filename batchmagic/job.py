@@ -142,10 +142,14 @@ class WaitPacing:
         return self.first if changed else min(self.most, interval * self.backoff)
 
 
-def _sleep(seconds: float, stop: threading.Event | None) -> bool:
-    """Sleep in short steps (a KeyboardInterrupt stays prompt); True if ``stop`` was set."""
+def _sleep(seconds: float, stop: threading.Event | None,
+           wake: threading.Event | None = None) -> bool:
+    """Sleep in short steps (a KeyboardInterrupt stays prompt) until ``seconds`` pass or
+    ``wake`` is set; True if ``stop`` was set."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
+        if wake is not None and wake.is_set():
+            break
         if stop is not None:
             if stop.wait(min(left, 0.1)):
                 return True
@@ -205,12 +209,15 @@ class BatchJob:
         timeout: float | None = None,
         pacing: WaitPacing | None = None,
         stop: threading.Event | None = None,
+        wake: threading.Event | None = None,
     ) -> JobSnapshot:
         """Poll until the job is terminal and return its last snapshot.
 
         ``on_update`` gets the first snapshot and every one that differs from the previous
         (status, reason, times, any container field). ``poll`` overrides the first interval.
         ``timeout`` raises TimeoutError; setting ``stop`` returns the latest snapshot early.
+        Setting ``wake`` (e.g. the main container said it is done) polls now and at the first
+        pace again.
         Transient AWS errors (throttling, 5xx, connection) are retried with the backoff.
         """
         pacing = pacing or WaitPacing()
@@ -236,6 +243,9 @@ class BatchJob:
                     on_update(snapshot)
             if snapshot is not None and snapshot.status.is_terminal:
                 return snapshot
+            if wake is not None and wake.is_set():
+                wake.clear()
+                changed = True
             interval = pacing.after(interval, changed=changed)
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -243,7 +253,7 @@ class BatchJob:
                     status = snapshot.status.value if snapshot else "unknown"
                     raise TimeoutError(f"job {self.job_id} still {status} after {timeout} s")
                 interval = min(interval, left)
-            if _sleep(interval, stop) and snapshot is not None:
+            if _sleep(interval, stop, wake) and snapshot is not None:
                 return snapshot
 
     def terminate_and_wait(self, reason: str, timeout: float = 60.0) -> JobSnapshot:
@@ -335,6 +345,8 @@ def follow_logs(
     timeout: float | None = None,
     drain_timeout: float = 10.0,
     watcher: LogWatcher | None = None,
+    pacing: WaitPacing | None = None,
+    wake: threading.Event | None = None,
 ) -> JobSnapshot:
     """Wait for the job while streaming each container's lines to ``on_lines(container, lines)``;
     return the terminal snapshot once every stream has been drained.
@@ -350,7 +362,7 @@ def follow_logs(
             on_update(snapshot)
 
     try:
-        snapshot = job.wait(on_update=updated, timeout=timeout)
+        snapshot = job.wait(on_update=updated, timeout=timeout, pacing=pacing, wake=wake)
         watcher.finish(drain_timeout)
         return snapshot
     finally:

@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws import AwsClients, AwsTarget, error_code
@@ -141,11 +140,7 @@ class LiveTails:
         self._streams: list[str] = []
         self._failed: BaseException | None = None
         self._lock = threading.Lock()
-        self._client = clients.session.client(
-            "logs", endpoint_url=clients.target.endpoint_url,
-            config=Config(inject_host_prefix=False, read_timeout=3600,
-                          retries={"max_attempts": 3, "mode": "standard"}),
-        )
+        self._client = clients.logs_streaming
         self._group_arn = ""
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")

@@ -17,7 +17,7 @@ from batchmagic import spec
 from batchmagic.aws import AwsClients
 from batchmagic.display import RunDisplay, format_elapsed, wait_with_display
 from batchmagic.errors import BatchMagicError, JobFailedError
-from batchmagic.job import BatchJob, JobSnapshot, JobStatus, follow_logs
+from batchmagic.job import BatchJob, JobSnapshot, JobStatus, WaitPacing, follow_logs
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.livetail import LiveJobWatcher
 from batchmagic.logs import LogLine, LogPoller
@@ -26,6 +26,10 @@ from batchmagic.settings import LOG_GROUP
 from batchmagic.staging import RunLocation, delete_prefix, download_outputs
 
 Binder = Callable[[dict[str, Any]], None]
+
+# Status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come through
+# the live tail, and the bootstrap's last line wakes the poll for the job's end.
+FOLLOW_PACING = WaitPacing(first=0.25, most=15.0, backoff=1.5)
 
 
 class Run:
@@ -65,6 +69,7 @@ class Run:
         self._started = record.started_at or time.time()
         self._ended: float | None = None
         self._done = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{record.job_id}",
                                         daemon=True)
@@ -185,6 +190,8 @@ class Run:
                 protocol = parse_protocol_line(message)
                 if protocol is not None:
                     self.outputs.update(protocol.get("outputs") or {})
+                    if "batchmagic" in protocol:  # the bootstrap's last line: the cell is done
+                        self._wake.set()
                     continue
                 self.logs.append(message)
             shown.append(message)
@@ -196,7 +203,8 @@ class Run:
             poller = LogPoller.shared(self.clients)
             snapshot = follow_logs(self._job, poller, self._on_lines, LOG_GROUP,
                                    on_update=self._on_update,
-                                   watcher=LiveJobWatcher(self._job, poller, self._on_lines))
+                                   watcher=LiveJobWatcher(self._job, poller, self._on_lines),
+                                   pacing=FOLLOW_PACING, wake=self._wake)
             self._apply(snapshot)
             self._collect(snapshot)
         except BatchMagicError as error:

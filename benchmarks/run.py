@@ -108,8 +108,8 @@ class ApiLog:
         log = self
 
         @functools.wraps(original)
-        def client(self: Any, service: str) -> Any:
-            made = original(self, service)
+        def client(self: Any, service: str, config: Any = None) -> Any:
+            made = original(self, service, config)
             made.meta.events.register("before-call", log._before)
             made.meta.events.register("after-call", log._after)
             return made

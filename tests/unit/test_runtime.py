@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from batchmagic.runtime import runtime_files
+from batchmagic.runtime.bootstrap import DONE_LINE
 from batchmagic.template import render_cell
 
 REFERENCE = Path("/work/shared/reference/kestra-aws-batch-task-runner.md")
@@ -253,7 +254,7 @@ def test_defaults_without_environment(tmp_path: Path) -> None:
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
     assert process.returncode == 0, process.stderr
-    assert process.stdout.strip() == str(workdir)
+    assert process.stdout.splitlines() == [str(workdir), DONE_LINE]
     assert (workdir / ".outputs").is_dir()
 
 
