@@ -225,6 +225,7 @@ def isolate(root: Path) -> None:
 def instrument(bench: Bench) -> None:
     import batchmagic.aws
     import batchmagic.job
+    import batchmagic.livetail
     import batchmagic.logs
     import batchmagic.magic
     import batchmagic.run
@@ -241,7 +242,8 @@ def instrument(bench: Bench) -> None:
     p.wrap(batchmagic.submit, "upload", "upload inputs (cell, bootstrap)")
     p.wrap(batchmagic.magic, "launch", "launch (all of submit side)")
     p.wrap(batchmagic.run.BatchJob, "wait", "wait for terminal status")
-    p.wrap(batchmagic.job.JobWatcher, "finish", "drain log tails")
+    p.wrap(batchmagic.job.JobWatcher, "finish", "drain log tails (polling)")
+    p.wrap(batchmagic.livetail.LiveJobWatcher, "finish", "read log streams to their end")
     p.wrap(batchmagic.run, "download_outputs", "download outputs")
     p.wrap(batchmagic.run, "delete_prefix", "delete run prefix")
 
