@@ -160,7 +160,8 @@ class WidgetDisplay:
             f'<b>{html.escape(run.job_name)}</b> <code>{html.escape(run.job_id)}</code> '
             f'<span style="background:{colour};color:white;border-radius:4px;padding:1px 6px">'
             f"{html.escape(run.status)}</span> {format_elapsed(run.elapsed())} · "
-            f"{html.escape(facts.get('size', ''))} · {where}"
+            f'<span style="white-space:nowrap">{html.escape(facts.get("size", ""))}</span> · '
+            f"{where}"
         )
 
     def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from emulator.helpers import make_queue  # tests/ is on sys.path (the root conftest)
 
 from batchmagic.aws import AwsClients
 from batchmagic.errors import AwsError
@@ -36,19 +37,7 @@ def _unique(prefix: str) -> str:
 
 @pytest.fixture(scope="module")
 def queue(target: Any) -> str:
-    batch = AwsClients(target).batch
-    ce = _unique("ce")
-    batch.create_compute_environment(
-        computeEnvironmentName=ce, type="MANAGED",
-        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]})
-    name = _unique("q")
-    batch.create_job_queue(jobQueueName=name, priority=1,
-                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])
-    deadline = time.monotonic() + 20
-    while batch.describe_job_queues(jobQueues=[name])["jobQueues"][0]["status"] != "VALID":
-        assert time.monotonic() < deadline, "queue never became VALID"
-        time.sleep(0.05)
-    return name
+    return make_queue(AwsClients(target).batch)
 
 
 @pytest.fixture()
