@@ -106,6 +106,11 @@ class AwsClients:
         return self.client("sts")
 
     @functools.cached_property
+    def account_id(self) -> str:
+        """The caller's account (GetCallerIdentity once per target and kernel)."""
+        return str(self.sts.get_caller_identity()["Account"])
+
+    @functools.cached_property
     def logs_streaming(self) -> Any:
         """A Logs client for StartLiveTail: long reads, and no ``stream-`` host prefix, which
         would turn a custom endpoint such as 127.0.0.1 into a host that does not resolve."""

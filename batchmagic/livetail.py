@@ -141,7 +141,6 @@ class LiveTails:
         self._failed: BaseException | None = None
         self._lock = threading.Lock()
         self._client = clients.logs_streaming
-        self._group_arn = ""
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")
 
@@ -219,11 +218,8 @@ class LiveTails:
 
     def _arn(self) -> str:
         # StartLiveTail names log groups by ARN; the account comes from the caller's identity.
-        if not self._group_arn:
-            account = self._clients.sts.get_caller_identity()["Account"]
-            self._group_arn = (f"arn:aws:logs:{self._clients.target.region}:{account}:log-group:"
-                               f"{self._log_group}")
-        return self._group_arn
+        region, account = self._clients.target.region, self._clients.account_id
+        return f"arn:aws:logs:{region}:{account}:log-group:{self._log_group}"
 
 
 class LiveJobWatcher:
