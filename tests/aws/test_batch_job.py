@@ -10,9 +10,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 from emulator.helpers import make_queue  # tests/ is on sys.path (the root conftest)
 
 from batchmagic.aws import AwsClients
@@ -25,6 +28,7 @@ from batchmagic.job import (
     WaitPacing,
     follow_logs,
 )
+from batchmagic.livetail import LiveJobWatcher
 from batchmagic.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Pacing
 
 PY = sys.executable
@@ -208,3 +212,60 @@ def test_describe_pacing_fits_the_call_budget() -> None:
     assert first_minute <= 25 and later <= 12
     # With the log poller's default per-job budget (8/min), a long job stays within 20/min.
     assert later + DEFAULT_BUDGET_PER_MINUTE <= 20
+
+
+def _three_containers(main_code: str) -> list[dict[str, Any]]:
+    return [
+        _container("stage-in", SAY.format(n=2, name="in", pause=0), essential=False),
+        _container("main", main_code, "0.5", "1024", essential=False,
+                   dependsOn=[{"containerName": "stage-in", "condition": "SUCCESS"}]),
+        _container("stage-out", SAY.format(n=1, name="out", pause=0), essential=True,
+                   dependsOn=[{"containerName": "main", "condition": "COMPLETE"}]),
+    ]
+
+
+def test_live_tails_deliver_lines_while_the_job_runs_each_once(
+    clients: AwsClients, queue: str, poller: LogPoller, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    main_code = (SAY.format(n=3, name="main", pause=0) + "import os\n"
+                 f"while not os.path.exists({str(release)!r}): time.sleep(0.02)\n"
+                 + SAY.format(n=2, name="after", pause=0))
+    job = _submit(clients, queue, _three_containers(main_code))
+    lines: dict[str, list[str]] = defaultdict(list)
+
+    def on_lines(container: str, batch: list[LogLine]) -> None:
+        lines[container].extend(line.message for line in batch)
+        if lines["main"][:3] == ["main 0", "main 1", "main 2"]:
+            release.touch()  # only once the running job's lines have come through
+
+    watcher = LiveJobWatcher(job, poller, on_lines)
+    final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=60)
+    assert final.status is JobStatus.SUCCEEDED
+    assert watcher.live.failed is None, watcher.live.failed
+    assert dict(lines) == {"stage-in": ["in 0", "in 1"],
+                           "main": ["main 0", "main 1", "main 2", "after 0", "after 1"],
+                           "stage-out": ["out 0"]}
+
+
+def test_polling_takes_over_when_live_tails_fail(
+    clients: AwsClients, queue: str, poller: LogPoller
+) -> None:
+    job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.05)))
+    lines: dict[str, list[str]] = defaultdict(list)
+
+    def on_lines(container: str, batch: list[LogLine]) -> None:
+        lines[container].extend(line.message for line in batch)
+
+    watcher = LiveJobWatcher(job, poller, on_lines)
+    # Sessions go to a port where nothing listens (as when a proxy blocks streaming calls);
+    # every other call still reaches the emulator.
+    watcher.live._client = clients.session.client(
+        "logs", endpoint_url="http://127.0.0.1:9",
+        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}, connect_timeout=2))
+    final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=60)
+    assert final.status is JobStatus.SUCCEEDED
+    assert isinstance(watcher.live.failed, EndpointConnectionError)
+    assert dict(lines) == {"stage-in": ["in 0", "in 1"],
+                           "main": [f"main {i}" for i in range(4)],
+                           "stage-out": ["out 0"]}
