@@ -87,9 +87,13 @@ class AwsCliForkServer:
                 return
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.socket_path)
+            # No AWS_* variables: nothing of the host's AWS settings may linger in the warm
+            # session that every child starts from (each child gets its container's own).
+            clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "batchmagic.emulator.forkserver", self.socket_path],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True,
+                env=clean,
             )
             assert self._process.stdout is not None
             if self._process.stdout.readline().strip() != b"ready":
@@ -154,9 +158,7 @@ def _run_child(request: dict[str, Any], stdin_fd: int, out_fd: int) -> None:
         if data_path is not None:
             os.environ["AWS_DATA_PATH"] = data_path
         sys.argv = ["aws", *request["argv"][1:]]
-        from awscli.clidriver import main
-
-        code = main()
+        code = _warm_driver.main(request["argv"][1:]) if _warm_driver else _cli_main()
     except SystemExit as exit_request:
         code = exit_request.code if isinstance(exit_request.code, int) else 1
     except BaseException as error:  # report, as the CLI would, then exit non-zero
@@ -204,11 +206,32 @@ def _reap(children: dict[int, socket.socket]) -> None:
             connection.close()
 
 
-def serve(socket_path: str) -> None:
-    # Import (and warm) the CLI once; each fork starts from here.
+_warm_driver: Any = None
+
+
+def _cli_main() -> int:
+    from awscli.clidriver import main
+
+    return int(main())
+
+
+def _warm_up() -> None:
+    """Import the CLI and build its driver, command table and S3 model once; each fork starts
+    from here. The warm-up client gets explicit placeholder credentials and region, so that no
+    credentials, region or endpoint are resolved (and cached) before a child has its
+    container's environment: those are read when the child's own clients are made."""
+    global _warm_driver
     import awscli.clidriver
 
-    awscli.clidriver.create_clidriver().session.get_service_model("s3")
+    driver = awscli.clidriver.create_clidriver()
+    driver._get_command_table()
+    driver.session.create_client("s3", region_name="us-east-1", aws_access_key_id="warm-up",
+                                 aws_secret_access_key="warm-up")
+    _warm_driver = driver
+
+
+def serve(socket_path: str) -> None:
+    _warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)
