@@ -29,7 +29,7 @@ Binder = Callable[[dict[str, Any]], None]
 
 # Status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come through
 # the live tail, and the bootstrap's last line wakes the poll for the job's end.
-FOLLOW_PACING = WaitPacing(first=0.25, most=15.0, backoff=1.5)
+FOLLOW_PACING = WaitPacing(first=0.1, most=15.0, backoff=1.5)
 
 
 class Run:
