@@ -1,0 +1,116 @@
+"""Setup steps for Batch: the compute environment and job queue, and waiting for them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from batchmagic.errors import AwsError
+from batchmagic.provision import resources as res
+from batchmagic.provision.calls import call, wait_until
+from batchmagic.provision.report import CREATED, REUSED, UPDATED, WOULD_CREATE
+from batchmagic.provision.setup_base import SetupContext
+
+
+class BatchSteps(SetupContext):
+    """The compute environment and job queue, each waited for until VALID."""
+
+    def describe_ce(self, ce_name: str) -> dict[str, Any] | None:
+        found = call("batch:DescribeComputeEnvironments",
+                     self.clients.batch.describe_compute_environments,
+                     computeEnvironments=[ce_name])["computeEnvironments"]
+        return dict(found[0]) if found else None
+
+    def describe_queue(self) -> dict[str, Any] | None:
+        found = call("batch:DescribeJobQueues", self.clients.batch.describe_job_queues,
+                     jobQueues=[self.names.queue])["jobQueues"]
+        return dict(found[0]) if found else None
+
+    def compute_environment(self, ce_name: str, platform: str, subnets: list[str], group: str,
+                            instance_profile: str | None) -> str:
+        current = self.describe_ce(ce_name)
+        if current is not None and current.get("status") != "DELETED":
+            if not self.dry_run:
+                self.wait_valid("compute environment", ce_name,
+                                lambda: self.describe_ce(ce_name))
+            self.emit("compute environment", ce_name, REUSED,
+                      str(current["computeEnvironmentArn"]), self.foreign(current.get("tags")))
+            return str(current["computeEnvironmentArn"])
+        if self.dry_run:
+            self.emit("compute environment", ce_name, WOULD_CREATE,
+                      detail=f"{platform}, up to {res.MAX_VCPUS} vCPUs")
+            return f"arn:aws:batch:{self.region}:{self.account}:compute-environment/{ce_name}"
+        compute: dict[str, Any] = {
+            "type": "FARGATE" if platform == "fargate" else "EC2",
+            "maxvCpus": res.MAX_VCPUS,
+            "subnets": subnets,
+            "securityGroupIds": [group],
+        }
+        if platform == "ec2":
+            compute.update(minvCpus=0, desiredvCpus=0, instanceTypes=["optimal"],
+                           instanceRole=instance_profile,
+                           allocationStrategy="BEST_FIT_PROGRESSIVE")
+        # No serviceRole: Batch then uses its service-linked role, creating it if needed.
+        # A freshly created instance profile can take a few seconds to be visible to Batch
+        # (IAM is eventually consistent); the wait below reports an INVALID environment.
+        arn = str(call("batch:CreateComputeEnvironment",
+                       self.clients.batch.create_compute_environment,
+                       computeEnvironmentName=ce_name, type="MANAGED", state="ENABLED",
+                       computeResources=compute,
+                       tags=res.tags(self.names.name))["computeEnvironmentArn"])
+        self.wait_valid("compute environment", ce_name, lambda: self.describe_ce(ce_name))
+        self.emit("compute environment", ce_name, CREATED, arn,
+                  f"{platform}, up to {res.MAX_VCPUS} vCPUs")
+        return arn
+
+    def queue(self, ce_name: str, ce_arn: str) -> None:
+        batch = self.clients.batch
+        queue_name = self.names.queue
+        order = [{"order": 1, "computeEnvironment": ce_arn}]
+        current = self.describe_queue()
+        if current is not None and current.get("status") != "DELETED":
+            arn = str(current["jobQueueArn"])
+            attached = [o["computeEnvironment"] for o in current.get("computeEnvironmentOrder", [])]
+            if ce_arn in attached or ce_name in attached or not self.ours(current.get("tags")):
+                if not self.dry_run:
+                    self.wait_valid("job queue", queue_name, self.describe_queue)
+                detail = self.foreign(current.get("tags"))
+                if ce_arn not in attached and ce_name not in attached:
+                    detail += f"; it does not use {ce_name}"
+                self.emit("job queue", queue_name, REUSED, arn, detail.strip("; "))
+                return
+            # Our queue, pointed at another of our environments (setup re-run with --platform).
+            if not self.dry_run:
+                call("batch:UpdateJobQueue", batch.update_job_queue, jobQueue=queue_name,
+                     computeEnvironmentOrder=order)
+                self.wait_valid("job queue", queue_name, self.describe_queue)
+            self.emit("job queue", queue_name, self.new(UPDATED), arn, f"now uses {ce_name}")
+            return
+        if self.dry_run:
+            self.emit("job queue", queue_name, WOULD_CREATE, detail=f"uses {ce_name}")
+            return
+        # CreateJobQueue refuses a compute environment that is not VALID yet: it was waited for.
+        arn = str(call("batch:CreateJobQueue", batch.create_job_queue, jobQueueName=queue_name,
+                       state="ENABLED", priority=1, computeEnvironmentOrder=order,
+                       tags=res.tags(self.names.name))["jobQueueArn"])
+        self.wait_valid("job queue", queue_name, self.describe_queue)
+        self.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")
+
+    def wait_valid(self, kind: str, name: str,
+                   describe: Callable[[], dict[str, Any] | None]) -> None:
+        operation = "batch:Describe" + ("ComputeEnvironments" if "compute" in kind
+                                        else "JobQueues")
+
+        def probe() -> tuple[bool, str]:
+            found = describe()
+            status = str((found or {}).get("status", "missing"))
+            if status == "INVALID":
+                reason = (found or {}).get("statusReason", "no reason given")
+                raise AwsError(
+                    f"{kind} {name} is INVALID: {reason} - fix: correct the cause, then run "
+                    "`batchmagic teardown` and `batchmagic setup` again",
+                    code="INVALID", operation=operation)
+            return status == "VALID", status
+
+        wait_until(f"{kind} {name}", probe, timeout=self.timeout, operation=operation,
+                   hint="AWS is slow to settle it; run `batchmagic doctor` in a few minutes")
