@@ -242,7 +242,7 @@ def instrument(bench: Bench) -> None:
     p.wrap(batchmagic.submit, "upload", "upload inputs (cell, bootstrap)")
     p.wrap(batchmagic.magic, "launch", "launch (all of submit side)")
     p.wrap(batchmagic.run.BatchJob, "wait", "wait for terminal status")
-    p.wrap(batchmagic.job.JobWatcher, "finish", "drain log tails (polling)")
+    p.wrap(batchmagic.job.JobWatcher, "finish", "read log streams to their end")
     p.wrap(batchmagic.livetail.LiveJobWatcher, "finish", "read log streams to their end")
     p.wrap(batchmagic.run, "download_outputs", "download outputs")
     p.wrap(batchmagic.run, "delete_prefix", "delete run prefix")
@@ -384,15 +384,16 @@ def cell_phases(bench: Bench, run: Any, t0: float, t_end: float, elapsed: float,
     out: dict[str, float] = {}
     launch = p.pop("launch (all of submit side)", 0.0)
     for label in ("prepare (parse, template, checks)",
-                  "resolve target (emulator health, setup cache)", "create boto3 session",
-                  "resolve queue", "register job definition", "HeadBucket",
-                  "upload inputs (cell, bootstrap)"):
+                  "resolve target (emulator health, setup cache)",
+                  "boto3 clients (shared per target)", "resolve queue", "register job definition",
+                  "HeadBucket (once per kernel)", "upload inputs (cell, bootstrap)"):
         out[label] = p.get(label, 0.0)
     submit = sum((c.end or c.start) - c.start for c in calls if c.operation == "SubmitJob")
     out["SubmitJob call"] = submit
     out["launch: rest (record, ledger, thread start)"] = launch - sum(
-        out[k] for k in ("create boto3 session", "resolve queue", "register job definition",
-                         "HeadBucket", "upload inputs (cell, bootstrap)", "SubmitJob call"))
+        out[k] for k in ("boto3 clients (shared per target)", "resolve queue",
+                         "register job definition", "HeadBucket (once per kernel)",
+                         "upload inputs (cell, bootstrap)", "SubmitJob call"))
     snap = run.snapshot
     created = snap.created_at.timestamp() if snap and snap.created_at else None
     started = snap.started_at.timestamp() if snap and snap.started_at else None
@@ -409,13 +410,13 @@ def cell_phases(bench: Bench, run: Any, t0: float, t_end: float, elapsed: float,
             if began and ended:
                 out[f"    {name}: log stream seen -> exit code seen"] = ended - began
         out["  job: stoppedAt -> kernel sees it (DescribeJobs pacing)"] = wait_end - stopped
-    out["drain log tails"] = p.get("drain log tails", 0.0)
+    out["read log streams to their end"] = p.get("read log streams to their end", 0.0)
     out["download outputs"] = p.get("download outputs", 0.0)
     out["delete run prefix"] = p.get("delete run prefix", 0.0)
     accounted = launch + sum(out[k] for k in (
         "prepare (parse, template, checks)", "resolve target (emulator health, setup cache)",
-        "wait for terminal status (kernel side, total)", "drain log tails", "download outputs",
-        "delete run prefix"))
+        "wait for terminal status (kernel side, total)", "read log streams to their end",
+        "download outputs", "delete run prefix"))
     out["other (magic parsing, thread hand-offs, display)"] = elapsed - accounted
     ops = Counter(c.operation for c in calls)
     out["API calls per cell (count, not seconds)"] = float(len(calls))
