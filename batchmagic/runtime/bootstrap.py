@@ -219,13 +219,16 @@ class Run:
         sys.stderr.flush()
 
     def cell_traceback(self, error: BaseException) -> str:
-        """The traceback from the cell's first frame on; the bootstrap's own frames are cut."""
+        """The traceback of the cell's frames; the bootstrap's own frames are cut."""
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != self.cell_path:
             tb = tb.tb_next
         lines = ["Traceback (most recent call last):\n"] if tb is not None else []
         if tb is not None:
-            lines += traceback.format_tb(tb)
+            # Frames of this file after the cell's (the SIGTERM handler) are ours too.
+            own = os.path.abspath(__file__)
+            frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) != own]
+            lines += traceback.format_list(frames)
         lines += traceback.format_exception_only(type(error), error)
         return "".join(lines)
 

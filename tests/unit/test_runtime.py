@@ -274,6 +274,8 @@ def test_sigterm_still_saves_results(tmp_path: Path) -> None:
     assert process.returncode == 128 + signal.SIGTERM
     result = json.loads((workdir / ".batchmagic/result.json").read_text())
     assert result["exception_type"] == "JobTerminated"
+    assert "time.sleep(30)" in result["traceback"]  # the cell's line…
+    assert "bootstrap.py" not in result["traceback"]  # …and none of the bootstrap's frames
     with open(workdir / ".batchmagic/pull.pkl", "rb") as handle:
         assert pickle.load(handle) == {"partial": "kept"}
 
