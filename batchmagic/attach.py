@@ -61,13 +61,7 @@ def find_record(
     """The run to attach to: from the ledger (its own target), else from the job's tags."""
     record = ledger.find(job_id_or_name)
     if record is not None:
-        target = AwsTarget(
-            region=record.region,
-            profile=record.profile,
-            endpoint_url=record.endpoint_url,
-            emulator=record.emulator,
-        )
-        return record, AwsClients.shared(target)
+        return record, AwsClients.shared(record.target())
     clients = AwsClients.shared(fallback)
     record = record_from_job(clients, job_id_or_name, output_dir)
     ledger.record(record)

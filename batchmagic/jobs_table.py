@@ -16,11 +16,6 @@ TERMINAL = ("SUCCEEDED", "FAILED")
 COLUMNS = ("started", "job name", "job id", "status", "where", "notebook")
 
 
-def _target(record: RunRecord) -> AwsTarget:
-    return AwsTarget(region=record.region, profile=record.profile,
-                     endpoint_url=record.endpoint_url, emulator=record.emulator)
-
-
 def live_statuses(records: list[RunRecord]) -> dict[str, str]:
     """DescribeJobs (100 ids a call) per target for runs not known to be finished.
 
@@ -30,7 +25,7 @@ def live_statuses(records: list[RunRecord]) -> dict[str, str]:
     by_target: dict[AwsTarget, list[str]] = defaultdict(list)
     for record in records:
         if record.status not in TERMINAL:
-            by_target[_target(record)].append(record.job_id)
+            by_target[record.target()].append(record.job_id)
     statuses: dict[str, str] = {}
     for target, job_ids in by_target.items():
         clients = AwsClients.shared(target)

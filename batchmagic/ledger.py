@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from batchmagic.aws import AwsTarget
 from batchmagic.settings import state_dir
 
 SCHEMA = """
@@ -65,6 +66,11 @@ class RunRecord:
     started_at: float = 0.0
     ended_at: float | None = None
     status: str = "SUBMITTED"
+
+    def target(self) -> AwsTarget:
+        """Where the job runs: the run's region, profile and endpoint."""
+        return AwsTarget(region=self.region, profile=self.profile,
+                         endpoint_url=self.endpoint_url, emulator=self.emulator)
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)

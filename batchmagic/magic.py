@@ -25,7 +25,7 @@ from batchmagic.ledger import Ledger
 from batchmagic.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run import Run
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
-from batchmagic.submit import launch
+from batchmagic.submit import complete_settings, launch
 
 # Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
 AWS_MARKERS = ("bucket", "queue", "compute_environment", "endpoint_url")
@@ -167,8 +167,6 @@ class AwsBatchMagics(Magics):
                        cwd=Path.cwd(), region=resolve_region(settings))
 
     def _launch(self, prepared: PreparedRun) -> Run:
-        from batchmagic.submit import complete_settings
-
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
         run = launch(prepared, target, make_display(self.display_mode), bind=self._bind,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import pickle
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,8 +14,7 @@ from batchmagic.errors import ConfigurationError
 from batchmagic.inputs import plan_inputs
 from batchmagic.runtime import runtime_files
 from batchmagic.settings import Settings
-
-_JOB_NAME_PART = re.compile(r"[^A-Za-z0-9_-]+")
+from batchmagic.staging import new_run_id
 
 
 @dataclass(frozen=True)
@@ -63,12 +59,8 @@ class PreparedRun:
 
 def new_job_name(base: str | None) -> tuple[str, str]:
     """A Batch-valid, sortable, unique job name and the run id inside it."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    run_id = f"{stamp}-{secrets.token_hex(3)}"
-    stem = _JOB_NAME_PART.sub("-", base or "cell").strip("-_") or "cell"
-    if not stem[0].isalnum():
-        stem = "cell-" + stem
-    return f"{stem[:80]}-{run_id}", run_id
+    run_id = new_run_id()
+    return f"{spec.sanitize_job_name(base or 'cell')[:80]}-{run_id}", run_id
 
 
 def _check_identifiers(names: tuple[str, ...], flag: str) -> None:

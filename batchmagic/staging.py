@@ -56,6 +56,11 @@ TRANSFER_CONFIG = TransferConfig(
 ProgressCallback = Callable[[int, int], None]
 
 
+def new_run_id() -> str:
+    """A unique run id that sorts by creation time (UTC): ``YYYYMMDD-HHMMSS-xxxxxx``."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
 @dataclass(frozen=True)
 class RunLocation:
     """Where one run lives in S3: ``s3://bucket/run_prefix/{in,out}/``."""
@@ -86,8 +91,7 @@ class RunLocation:
     @classmethod
     def new(cls, bucket: str, prefix: str, user: str) -> RunLocation:
         """A fresh location ``prefix/user/RUN_ID`` whose run ids sort by creation time (UTC)."""
-        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-        parts = [p for p in (prefix.strip("/"), user.strip("/"), run_id) if p]
+        parts = [p for p in (prefix.strip("/"), user.strip("/"), new_run_id()) if p]
         return cls(bucket=bucket, run_prefix="/".join(parts))
 
 
