@@ -153,7 +153,8 @@ class Run:
         return self
 
     def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
-        """Terminate the job and wait until Batch reports it stopped."""
+        """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;
+        ``wait()`` blocks until then."""
         if not self._done.is_set():
             self._job.terminate(reason)
 
