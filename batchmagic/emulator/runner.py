@@ -32,6 +32,7 @@ class JobRunner:
         # Daemon workers (not a ThreadPoolExecutor, whose threads the interpreter joins at exit
         # before atexit handlers run, which would keep an exiting kernel waiting on its jobs).
         self.pending: queue.Queue[Job] = queue.Queue()
+        self._job_waiting = threading.Condition(lock)
         self.workers = 0
         self.idle = 0
         self.active: set[TaskAttempt] = set()
@@ -61,15 +62,26 @@ class JobRunner:
                 self.idle += 1
                 threading.Thread(target=self._work, name=f"batch-job-{self.workers}",
                                  daemon=True).start()
+            self._job_waiting.notify()
+
+    def _take(self) -> Job | None:
+        """The next job, or None once closing. Taking a job and leaving the idle count happen
+        under the lock that ``_enqueue`` counts under: otherwise a job submitted just as a
+        worker took another could find that worker still counted idle, start no new worker,
+        and wait until some running job ends."""
+        with self._job_waiting:
+            while self.pending.empty():
+                if self.closing.is_set():
+                    return None
+                self._job_waiting.wait(0.5)
+            self.idle -= 1
+            return self.pending.get_nowait()
 
     def _work(self) -> None:
         while not self.closing.is_set():
-            try:
-                job = self.pending.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            with self.lock:
-                self.idle -= 1
+            job = self._take()
+            if job is None:
+                return
             if not self.closing.is_set():
                 self._guarded(job)
             with self.lock:
