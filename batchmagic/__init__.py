@@ -30,6 +30,6 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from batchmagic.magic import register
+    from batchmagic.notebook.magics import register
 
     register(ipython)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from batchmagic.aws import AwsTarget
+from batchmagic.aws.clients import AwsTarget
 from batchmagic.settings import state_dir
 
 SCHEMA = """

@@ -15,6 +15,9 @@ from typing import Any
 
 DEFAULT_SIDECAR_IMAGE = "public.ecr.aws/aws-cli/aws-cli:latest"
 LOG_GROUP = "/aws/batch/job"
+# Every resource and job definition batchmagic creates carries this tag (teardown finds them by it).
+MANAGED_TAG_KEY = "batchmagic:managed"
+MANAGED_TAG = {MANAGED_TAG_KEY: "true"}
 
 
 def default_python_image() -> str:

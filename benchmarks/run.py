@@ -102,7 +102,7 @@ class ApiLog:
         self._lock = threading.Lock()
 
     def install(self) -> None:
-        from batchmagic.aws import AwsClients
+        from batchmagic.aws.clients import AwsClients
 
         original = AwsClients.client
         log = self
@@ -223,31 +223,32 @@ def isolate(root: Path) -> None:
 
 
 def instrument(bench: Bench) -> None:
-    import batchmagic.aws
-    import batchmagic.job
-    import batchmagic.livetail
-    import batchmagic.logs
-    import batchmagic.magic
-    import batchmagic.run
-    import batchmagic.submit
+    import batchmagic.aws.clients
+    import batchmagic.aws.job
+    import batchmagic.aws.livetail
+    import batchmagic.aws.logs
+    import batchmagic.notebook.magics
+    import batchmagic.run.handle
+    import batchmagic.run.submit
 
     bench.api.install()
     p = bench.phases
-    p.wrap(batchmagic.magic, "prepare", "prepare (parse, template, checks)")
-    p.wrap(batchmagic.magic, "resolve_target", "resolve target (emulator health, setup cache)")
-    p.wrap(batchmagic.aws.AwsClients, "shared", "boto3 clients (shared per target)")
-    p.wrap(batchmagic.submit, "resolve_queue", "resolve queue")
-    p.wrap(batchmagic.submit, "ensure_job_definition", "register job definition")
-    p.wrap(batchmagic.submit, "ensure_bucket", "HeadBucket (once per kernel)")
-    p.wrap(batchmagic.submit, "upload", "upload inputs (cell, bootstrap)")
-    p.wrap(batchmagic.magic, "launch", "launch (all of submit side)")
-    p.wrap(batchmagic.run.BatchJob, "wait", "wait for terminal status")
-    p.wrap(batchmagic.job.JobWatcher, "finish", "read log streams to their end")
-    p.wrap(batchmagic.livetail.LiveJobWatcher, "finish", "read log streams to their end")
-    p.wrap(batchmagic.run, "download_outputs", "download outputs")
-    p.wrap(batchmagic.run, "delete_prefix", "delete run prefix")
+    p.wrap(batchmagic.notebook.magics, "prepare", "prepare (parse, template, checks)")
+    p.wrap(batchmagic.notebook.magics, "resolve_target",
+           "resolve target (emulator health, setup cache)")
+    p.wrap(batchmagic.aws.clients.AwsClients, "shared", "boto3 clients (shared per target)")
+    p.wrap(batchmagic.run.submit, "resolve_queue", "resolve queue")
+    p.wrap(batchmagic.run.submit, "ensure_job_definition", "register job definition")
+    p.wrap(batchmagic.run.submit, "ensure_bucket", "HeadBucket (once per kernel)")
+    p.wrap(batchmagic.run.submit, "upload", "upload inputs (cell, bootstrap)")
+    p.wrap(batchmagic.notebook.magics, "launch", "launch (all of submit side)")
+    p.wrap(batchmagic.run.handle.BatchJob, "wait", "wait for terminal status")
+    p.wrap(batchmagic.aws.job.JobWatcher, "finish", "read log streams to their end")
+    p.wrap(batchmagic.aws.livetail.LiveJobWatcher, "finish", "read log streams to their end")
+    p.wrap(batchmagic.run.handle, "download_outputs", "download outputs")
+    p.wrap(batchmagic.run.handle, "delete_prefix", "delete run prefix")
 
-    original_update = batchmagic.run.Run._on_update
+    original_update = batchmagic.run.handle.Run._on_update
     seen = bench.container_seen
 
     def on_update(self: Any, snapshot: Any) -> None:
@@ -259,9 +260,9 @@ def instrument(bench: Bench) -> None:
                 seen.setdefault((self.job_id, c.name, "exited"), now)
         original_update(self, snapshot)
 
-    batchmagic.run.Run._on_update = on_update  # type: ignore[method-assign]
+    batchmagic.run.handle.Run._on_update = on_update  # type: ignore[method-assign]
 
-    original = batchmagic.logs.Tail._deliver
+    original = batchmagic.aws.logs.Tail._deliver
     delivered = bench.delivered
 
     def deliver(self: Any, lines: list[Any]) -> None:
@@ -269,7 +270,7 @@ def instrument(bench: Bench) -> None:
         delivered.extend((line.timestamp_ms, line.message, now) for line in lines)
         original(self, lines)
 
-    batchmagic.logs.Tail._deliver = deliver  # type: ignore[method-assign]
+    batchmagic.aws.logs.Tail._deliver = deliver  # type: ignore[method-assign]
 
 
 def start_shell(bench: Bench) -> None:
@@ -353,10 +354,10 @@ def bench_trivial_cell(bench: Bench) -> None:
 
 def sidecar_copy_times(bench: Bench, count: int) -> list[float]:
     """``aws s3 cp --recursive`` of three small objects, as the stage-in container runs it."""
-    from batchmagic.aws import AwsClients
-    from batchmagic.infra import resolve_target
+    from batchmagic.aws.clients import AwsClients
+    from batchmagic.aws.staging import RunLocation, delete_prefix
+    from batchmagic.run.target import resolve_target
     from batchmagic.settings import Settings
-    from batchmagic.staging import RunLocation, delete_prefix
 
     target, settings = resolve_target(Settings().with_values(local=True))
     clients = AwsClients(target)
@@ -457,10 +458,10 @@ def dir_bytes(directory: Path) -> tuple[int, int]:
 
 
 def bench_staging(bench: Bench) -> None:
-    from batchmagic.aws import AwsClients
-    from batchmagic.infra import local_target, resolve_target
+    from batchmagic.aws.clients import AwsClients
+    from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs, upload
+    from batchmagic.run.target import local_target, resolve_target
     from batchmagic.settings import Settings
-    from batchmagic.staging import RunLocation, delete_prefix, download_outputs, upload
 
     target, settings = resolve_target(Settings().with_values(local=True))
     clients = AwsClients(target)
@@ -538,7 +539,7 @@ def server_ceiling(clients: Any, bucket: str, files: list[tuple[Path, str]],
     with no transfer library at all (what any client can reach at best on this machine)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from batchmagic.staging import RunLocation, delete_prefix
+    from batchmagic.aws.staging import RunLocation, delete_prefix
 
     def put(item: tuple[Path, str]) -> None:
         clients.s3.put_object(Bucket=bucket, Key=f"{prefix}/{item[1]}", Body=item[0].read_bytes())
@@ -563,15 +564,15 @@ def server_ceiling(clients: Any, bucket: str, files: list[tuple[Path, str]],
 @contextlib.contextmanager
 def recording_display() -> Iterator[RecordingDisplay]:
     """The magic's next runs show into a RecordingDisplay (the real path otherwise)."""
-    import batchmagic.magic
+    import batchmagic.notebook.magics
 
     display = RecordingDisplay()
-    original = batchmagic.magic.make_display
-    batchmagic.magic.make_display = lambda mode="auto": display
+    original = batchmagic.notebook.magics.make_display
+    batchmagic.notebook.magics.make_display = lambda mode="auto": display
     try:
         yield display
     finally:
-        batchmagic.magic.make_display = original
+        batchmagic.notebook.magics.make_display = original
 
 
 def latencies(display: RecordingDisplay, marker: str) -> list[float]:

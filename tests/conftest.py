@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from batchmagic.aws import AwsClients, AwsTarget
+from batchmagic.aws.clients import AwsClients, AwsTarget
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="batchmagic-tests-"))
 os.environ["BATCHMAGIC_STATE_DIR"] = str(_SESSION_DIR / "state")

@@ -1,6 +1,7 @@
 """AWS calls for provisioning: every failure becomes one AwsError line with the usual fix.
 
-``batchmagic.aws.explain`` knows the errors any batchmagic call meets; setup and teardown meet a
+``batchmagic.aws.clients.explain`` knows the errors any batchmagic call meets; setup and
+teardown meet a
 few more (creating roles needs IAM admin rights, bucket names are global, ...). Their fixes live
 here and replace the generic one.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from batchmagic.aws import explain
+from batchmagic.aws.clients import explain
 from batchmagic.errors import AwsError
 
 _ADMIN = "needs IAM admin rights, or ask an admin to run `batchmagic setup`"
@@ -41,7 +42,7 @@ _ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperatio
 def fix_for(code: str, operation: str, reason: str = "") -> str | None:
     """The provisioning-specific fix for ``code`` raised by ``operation``, if there is one."""
     if "iam:PassRole" in reason:
-        return None  # batchmagic.aws.explain already says which rights to add
+        return None  # batchmagic.aws.clients.explain already says which rights to add
     for fix_code, prefix, fix in _FIXES:
         if code == fix_code and operation.startswith(prefix):
             return fix
@@ -52,7 +53,7 @@ def fix_for(code: str, operation: str, reason: str = "") -> str | None:
 
 
 def explain_provision(error: BaseException, operation: str) -> AwsError:
-    """``batchmagic.aws.explain``, with the fixes that provisioning calls need."""
+    """``batchmagic.aws.clients.explain``, with the fixes that provisioning calls need."""
     explained = explain(error, operation)
     if not isinstance(error, ClientError):
         return explained

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from batchmagic.settings import SETTING_NAMES, Settings, read_settings_file
 
 if TYPE_CHECKING:
-    from batchmagic.aws import AwsClients, AwsTarget
+    from batchmagic.aws.clients import AwsClients, AwsTarget
 
 DEFAULT_REGION = "us-east-1"
 
@@ -80,7 +80,7 @@ def load_settings(args: argparse.Namespace, *, use_file: bool = True) -> Setting
 def target_for(settings: Settings) -> AwsTarget:
     """One endpoint URL for all services means an emulator (ours, or any that accepts any
     credentials): fixed credentials then keep the user's real keys off the wire."""
-    from batchmagic.aws import AwsTarget
+    from batchmagic.aws.clients import AwsTarget
 
     return AwsTarget(region=settings.region or DEFAULT_REGION, profile=settings.profile,
                      endpoint_url=settings.endpoint_url,
@@ -88,6 +88,6 @@ def target_for(settings: Settings) -> AwsTarget:
 
 
 def clients_for(settings: Settings) -> AwsClients:
-    from batchmagic.aws import AwsClients
+    from batchmagic.aws.clients import AwsClients
 
     return AwsClients(target_for(settings))

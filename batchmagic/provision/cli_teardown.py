@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from batchmagic.provision.cli_common import clients_for, load_settings
     from batchmagic.provision.report import WOULD_DELETE, ResourceResult
     from batchmagic.provision.teardown import find, teardown
+    from batchmagic.settings import LOG_GROUP
 
     settings = load_settings(args)
     clients = clients_for(settings)
@@ -64,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     except BatchMagicError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"\nRemoved {len(items)} resources. The log group {res.LOG_GROUP} is kept.")
+    print(f"\nRemoved {len(items)} resources. The log group {LOG_GROUP} is kept.")
     return 0

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import AwsError, ConfigurationError
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call
@@ -44,10 +44,10 @@ def _local_size_problem(platform: str, cpu: float, memory: int) -> str | None:
 def fargate_size_problem(platform: str, cpu: float, memory: int) -> str | None:
     """Why ``cpu``/``memory`` is not a valid job size on ``platform``, or None when it is.
 
-    Uses ``batchmagic.fargate.validate_size`` when present so the magic and doctor agree.
+    Uses ``batchmagic.jobdef.sizes.validate_size`` when present so the magic and doctor agree.
     """
     try:
-        from batchmagic.fargate import validate_size  # type: ignore[import-not-found,unused-ignore]
+        from batchmagic.jobdef.sizes import validate_size  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return _local_size_problem(platform, cpu, memory)
     try:

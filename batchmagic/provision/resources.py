@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchmagic.errors import ConfigurationError
+from batchmagic.settings import MANAGED_TAG_KEY
 
 DEFAULT_NAME = "batchmagic"
 DEFAULT_PREFIX = "batchmagic"
-LOG_GROUP = "/aws/batch/job"
 LOG_RETENTION_DAYS = 30
 RUN_EXPIRY_DAYS = 7
 MAX_VCPUS = 64
 PLATFORMS = ("fargate", "ec2")
 
-TAG_MANAGED = "batchmagic:managed"
+TAG_MANAGED = MANAGED_TAG_KEY
 TAG_NAME = "batchmagic:name"
 
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import ConfigurationError
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call

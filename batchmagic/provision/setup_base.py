@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.provision import resources as res
 from batchmagic.provision.report import (
     CREATED,

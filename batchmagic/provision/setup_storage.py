@@ -10,6 +10,7 @@ from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call
 from batchmagic.provision.report import CREATED, REUSED, UPDATED
 from batchmagic.provision.setup_base import SetupContext
+from batchmagic.settings import LOG_GROUP
 
 
 class StorageSteps(SetupContext):
@@ -18,17 +19,17 @@ class StorageSteps(SetupContext):
     def log_group(self) -> None:
         logs = self.clients.logs
         groups = call("logs:DescribeLogGroups", logs.describe_log_groups,
-                      logGroupNamePrefix=res.LOG_GROUP)["logGroups"]
-        if any(g["logGroupName"] == res.LOG_GROUP for g in groups):
-            self.emit("log group", res.LOG_GROUP, REUSED)
+                      logGroupNamePrefix=LOG_GROUP)["logGroups"]
+        if any(g["logGroupName"] == LOG_GROUP for g in groups):
+            self.emit("log group", LOG_GROUP, REUSED)
             return
         if not self.dry_run:
-            call("logs:CreateLogGroup", logs.create_log_group, logGroupName=res.LOG_GROUP,
+            call("logs:CreateLogGroup", logs.create_log_group, logGroupName=LOG_GROUP,
                  tags=res.tags(self.names.name))
             # Retention only on a group we create: an existing one keeps its owner's choice.
             call("logs:PutRetentionPolicy", logs.put_retention_policy,
-                 logGroupName=res.LOG_GROUP, retentionInDays=res.LOG_RETENTION_DAYS)
-        self.emit("log group", res.LOG_GROUP, self.new(CREATED),
+                 logGroupName=LOG_GROUP, retentionInDays=res.LOG_RETENTION_DAYS)
+        self.emit("log group", LOG_GROUP, self.new(CREATED),
                   detail=f"retention {res.LOG_RETENTION_DAYS} days")
 
     def bucket(self, bucket: str, prefix: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import AwsError
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call, explain_provision, wait_until

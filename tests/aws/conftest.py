@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from batchmagic.aws import AwsClients
-from batchmagic.staging import RunLocation
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.staging import RunLocation
 
 
 @pytest.fixture()

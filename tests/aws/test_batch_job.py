@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from emulator.helpers import make_queue  # tests/ is on sys.path (the root conftest)
 
-from batchmagic.aws import AwsClients
-from batchmagic.errors import AwsError
-from batchmagic.job import (
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.job import (
     BatchJob,
     ContainerState,
     JobSnapshot,
@@ -28,8 +26,10 @@ from batchmagic.job import (
     WaitPacing,
     follow_logs,
 )
-from batchmagic.livetail import LiveJobWatcher
-from batchmagic.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Pacing
+from batchmagic.aws.livetail import LiveJobWatcher
+from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Pacing
+from batchmagic.errors import AwsError
+from tests.helpers import make_queue
 
 PY = sys.executable
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from batchmagic.aws import AwsClients
-from batchmagic.logs import LogLine, LogPoller, Pacing, TokenBucket
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.logs import LogLine, LogPoller, Pacing, TokenBucket
 
 GROUP = "/batchmagic/test"
 

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from batchmagic.aws import AwsClients
-from batchmagic.errors import ConfigurationError, StagingError
-from batchmagic.inputs import plan_inputs
-from batchmagic.staging import (
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.staging import (
     RunLocation,
     check_bucket,
     delete_prefix,
@@ -18,6 +16,8 @@ from batchmagic.staging import (
     list_keys,
     upload,
 )
+from batchmagic.errors import ConfigurationError, StagingError
+from batchmagic.run.inputs import plan_inputs
 
 # --- RunLocation -------------------------------------------------------------------------------
 

@@ -32,8 +32,8 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from batchmagic.aws import AwsClients
-from batchmagic.infra import local_target
+from batchmagic.aws.clients import AwsClients
+from batchmagic.run.target import local_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"

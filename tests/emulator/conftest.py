@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import client, make_queue
+from tests.helpers import client, make_queue
 
 
 @pytest.fixture(scope="session")

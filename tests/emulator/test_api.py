@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .helpers import aws_cli, client, single_definition, unique, wait_for
+from tests.helpers import aws_cli, client, single_definition, unique, wait_for
 
 BATCH_AUTH = ("AWS4-HMAC-SHA256 Credential=test/20240101/eu-west-1/batch/aws4_request, "
               "SignedHeaders=host, Signature=abc")

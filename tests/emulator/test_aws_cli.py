@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from .helpers import EXECUTION_ROLE, PY, aws_cli, unique
+from tests.helpers import EXECUTION_ROLE, PY, aws_cli, unique
 
 MOUNT = [{"sourceVolume": "work", "containerPath": "/data"}]
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from batchmagic.emulator import run_emulator
-
-from .helpers import (
+from tests.helpers import (
     client,
     group_alive,
     log_lines,

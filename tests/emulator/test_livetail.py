@@ -26,8 +26,7 @@ from batchmagic.emulator.livetail import (
     encode_message,
 )
 from batchmagic.emulator.logsink import LogSink
-
-from .helpers import REGION, client, single_definition, unique, wait_for, wait_job
+from tests.helpers import REGION, client, single_definition, unique, wait_for, wait_job
 
 ACCOUNT = "123456789012"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .helpers import PY, container, ecs_definition, log_lines, unique, wait_for, wait_job
+from tests.helpers import PY, container, ecs_definition, log_lines, unique, wait_for, wait_job
 
 VOLUME = [{"name": "work"}]
 MOUNT = [{"sourceVolume": "work", "containerPath": "/work"}]

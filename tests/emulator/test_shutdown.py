@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from batchmagic.emulator import run_emulator
-
-from .helpers import (
+from tests.helpers import (
     client,
     container,
     ecs_definition,
@@ -58,7 +57,7 @@ def test_stopping_the_emulator_kills_running_jobs_and_removes_scratch() -> None:
 EXITING_OWNER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from emulator.helpers import client, log_lines, make_queue, single_definition, wait_for
+from tests.helpers import client, log_lines, make_queue, single_definition, wait_for
 from batchmagic.emulator.server import EmulatorServer
 
 server = EmulatorServer()
@@ -78,8 +77,8 @@ def test_an_exiting_interpreter_stops_its_emulator_jobs() -> None:
     import subprocess
     import sys
 
-    tests_dir = str(Path(__file__).resolve().parents[1])
-    result = subprocess.run([sys.executable, "-c", EXITING_OWNER, tests_dir],
+    repo_root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run([sys.executable, "-c", EXITING_OWNER, repo_root],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     pgid = int(result.stdout.split()[-1])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .helpers import EXECUTION_ROLE, container, ecs_definition, single_definition, unique
+from tests.helpers import EXECUTION_ROLE, container, ecs_definition, single_definition, unique
 
 
 def rejected(call: Any, **kwargs: Any) -> str:
@@ -108,7 +108,7 @@ def test_unknown_queue_and_definition(batch: Any, queue: str) -> None:
 
 def test_disabled_queue_rejects_jobs_and_only_disabled_queues_can_be_deleted(
         batch: Any) -> None:
-    from .helpers import make_queue, wait_for
+    from tests.helpers import make_queue, wait_for
 
     queue = make_queue(batch)
     assert "not in DISABLED state" in rejected(batch.delete_job_queue, jobQueue=queue)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.cli import main
 from batchmagic.provision.doctor import fargate_size_problem, run_doctor
 from batchmagic.provision.report import FAIL, PASS, render_checks_html, render_checks_text

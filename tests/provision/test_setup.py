@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.cli import main
 from batchmagic.errors import ConfigurationError
 from batchmagic.provision import resources as res
 from batchmagic.provision.report import CREATED, REUSED, WOULD_CREATE, ResourceResult
 from batchmagic.provision.setup import ensure_setup
-from batchmagic.settings import read_settings_file
+from batchmagic.settings import LOG_GROUP, read_settings_file
 
 MANAGED = {res.TAG_MANAGED: "true"}
 
@@ -108,8 +108,8 @@ def test_setup_creates_everything_tagged_and_locked_down(
         ce["computeEnvironmentArn"]]
     assert _ours(queue["tags"], name)
 
-    groups = clients.logs.describe_log_groups(logGroupNamePrefix=res.LOG_GROUP)["logGroups"]
-    assert any(g["logGroupName"] == res.LOG_GROUP for g in groups)
+    groups = clients.logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]
+    assert any(g["logGroupName"] == LOG_GROUP for g in groups)
 
 
 def test_setup_twice_changes_nothing(clients: AwsClients, name: str, config: Path,

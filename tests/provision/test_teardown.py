@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from batchmagic.aws import AwsClients
+from batchmagic.aws.clients import AwsClients
 from batchmagic.cli import main
 from batchmagic.provision import resources as res
 from batchmagic.provision.setup import ensure_setup
+from batchmagic.settings import LOG_GROUP
 
 
 def _queues(clients: AwsClients) -> dict[str, dict[str, str]]:
@@ -82,7 +83,7 @@ def test_teardown_removes_only_what_setup_made(
     assert bucket not in buckets
     assert f"{name}-mine" in buckets
     # The shared log group stays.
-    assert clients.logs.describe_log_groups(logGroupNamePrefix=res.LOG_GROUP)["logGroups"]
+    assert clients.logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]
 
     capsys.readouterr()
     assert main(["teardown", "--name", name, "--yes"]) == 0

@@ -1,0 +1,369 @@
+"""A submitted AWS Batch job: its status and containers, waiting, terminating, following its logs.
+
+DescribeJobs is the only source of truth. Its shapes are read in one place
+(:meth:`JobSnapshot.from_description`) so the rest of batchmagic sees statuses, containers, exit
+codes and log streams, not response dictionaries.
+
+AWS facts this module relies on:
+
+- A multi-container job reports its containers under ``ecsProperties.taskProperties[0]
+  .containers``; a single-container job under ``container``.
+- Only essential containers decide the job's status: batchmagic's job can be SUCCEEDED while
+  ``main`` failed, so callers must read ``main``'s own ``exitCode``/``reason``.
+- A container's ``logStreamName`` appears once it has started, possibly while the job still says
+  STARTING (others may wait on ``dependsOn``): logs are followed per container, not per status.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchmagic.aws.clients import AwsClients, error_code, explain
+from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.errors import AwsError
+from batchmagic.settings import LOG_GROUP
+
+_TRANSIENT = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling",
+                        "ServerException", "ServiceUnavailable", "InternalFailure"})
+
+
+class JobStatus(str, Enum):
+    """AWS Batch job statuses, in the order a job goes through them."""
+
+    SUBMITTED = "SUBMITTED"
+    PENDING = "PENDING"
+    RUNNABLE = "RUNNABLE"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """The job has ended (it will not change again)."""
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+    @property
+    def is_active(self) -> bool:
+        """The job has not ended yet: queued, starting or running."""
+        return not self.is_terminal
+
+    @property
+    def has_started(self) -> bool:
+        """Compute was placed: containers may be running (or have run)."""
+        return self in (JobStatus.STARTING, JobStatus.RUNNING) or self.is_terminal
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """One container of the job as DescribeJobs reports it."""
+
+    name: str
+    exit_code: int | None
+    reason: str | None
+    log_stream: str | None
+
+
+def _time(value: Any) -> datetime | None:
+    # Batch reports times as epoch milliseconds (plain integers, not timestamps).
+    if value is None:
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+
+
+def _container(name: str, raw: dict[str, Any]) -> ContainerState:
+    code = raw.get("exitCode")
+    return ContainerState(name=name, exit_code=None if code is None else int(code),
+                          reason=raw.get("reason") or None,
+                          log_stream=raw.get("logStreamName") or None)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A job at one DescribeJobs. Equal snapshots (``raw`` aside) mean nothing changed."""
+
+    job_id: str
+    job_name: str
+    status: JobStatus
+    status_reason: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    stopped_at: datetime | None
+    containers: tuple[ContainerState, ...]
+    raw: dict[str, Any] = field(compare=False, repr=False)
+
+    @classmethod
+    def from_description(cls, desc: dict[str, Any]) -> JobSnapshot:
+        """Read one element of DescribeJobs' ``jobs``."""
+        tasks = (desc.get("ecsProperties") or {}).get("taskProperties") or []
+        if tasks:
+            containers = tuple(_container(str(c.get("name", f"container-{i}")), c)
+                               for i, c in enumerate(tasks[0].get("containers") or []))
+        elif desc.get("container"):
+            containers = (_container("default", desc["container"]),)
+        else:
+            containers = ()
+        return cls(
+            job_id=str(desc["jobId"]),
+            job_name=str(desc.get("jobName", "")),
+            status=JobStatus(desc["status"]),
+            status_reason=desc.get("statusReason") or None,
+            created_at=_time(desc.get("createdAt")),
+            started_at=_time(desc.get("startedAt")),
+            stopped_at=_time(desc.get("stoppedAt")),
+            containers=containers,
+            raw=desc,
+        )
+
+    def container(self, name: str) -> ContainerState | None:
+        """The container called ``name`` (``"default"`` for a single-container job), if any."""
+        return next((c for c in self.containers if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class WaitPacing:
+    """DescribeJobs pacing: ``first`` seconds apart at first (the emulator finishes small jobs in
+    under a second), times ``backoff`` up to ``most`` (AWS jobs take minutes): at 5 s, a long job
+    costs 12 DescribeJobs per minute. A change of the job brings the pace back to ``first``."""
+
+    first: float = 0.25
+    most: float = 5.0
+    backoff: float = 1.5
+
+    def after(self, interval: float, *, changed: bool) -> float:
+        return self.first if changed else min(self.most, interval * self.backoff)
+
+
+def _sleep(seconds: float, stop: threading.Event | None,
+           wake: threading.Event | None = None) -> bool:
+    """Sleep in short steps (a KeyboardInterrupt stays prompt) until ``seconds`` pass or
+    ``wake`` is set; True if ``stop`` was set."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if wake is not None and wake.is_set():
+            break
+        if stop is not None:
+            if stop.wait(min(left, 0.1)):
+                return True
+        else:
+            time.sleep(min(left, 0.1))
+    return stop is not None and stop.is_set()
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return error_code(error) in _TRANSIENT or status >= 500
+    return isinstance(error, BotoCoreError)  # connection errors, timeouts
+
+
+class BatchJob:
+    """A submitted job, by id. ``last`` is the latest snapshot seen."""
+
+    def __init__(self, clients: AwsClients, job_id: str) -> None:
+        self.clients = clients
+        self.job_id = job_id
+        self.last: JobSnapshot | None = None
+        self.describe_calls = 0
+
+    def __repr__(self) -> str:
+        status = self.last.status.value if self.last else "unknown"
+        return f"BatchJob({self.job_id}, {status})"
+
+    def describe(self) -> JobSnapshot:
+        """DescribeJobs now."""
+        self.describe_calls += 1
+        try:
+            jobs = self.clients.batch.describe_jobs(jobs=[self.job_id]).get("jobs") or []
+        except (ClientError, BotoCoreError) as exc:
+            raise explain(exc, f"DescribeJobs {self.job_id}") from exc
+        if not jobs:
+            raise AwsError(
+                f"DescribeJobs: job {self.job_id} not found on {self.clients.target.describe()} "
+                "(AWS forgets finished jobs after about 7 days)",
+                code="JobNotFound", operation="DescribeJobs",
+            )
+        self.last = JobSnapshot.from_description(jobs[0])
+        return self.last
+
+    def terminate(self, reason: str) -> None:
+        """TerminateJob: cancels a queued job, stops a running one (the job then ends FAILED)."""
+        try:
+            self.clients.batch.terminate_job(jobId=self.job_id, reason=reason)
+        except (ClientError, BotoCoreError) as exc:
+            raise explain(exc, f"TerminateJob {self.job_id}") from exc
+
+    def wait(
+        self,
+        *,
+        on_update: Callable[[JobSnapshot], None] | None = None,
+        poll: float | None = None,
+        timeout: float | None = None,
+        pacing: WaitPacing | None = None,
+        stop: threading.Event | None = None,
+        wake: threading.Event | None = None,
+    ) -> JobSnapshot:
+        """Poll until the job is terminal and return its last snapshot.
+
+        ``on_update`` gets the first snapshot and every one that differs from the previous
+        (status, reason, times, any container field). ``poll`` overrides the first interval.
+        ``timeout`` raises TimeoutError; setting ``stop`` returns the latest snapshot early.
+        Setting ``wake`` (e.g. the main container said it is done) polls now and at the first
+        pace again.
+        Transient AWS errors (throttling, 5xx, connection) are retried with the backoff.
+        """
+        pacing = pacing or WaitPacing()
+        if poll is not None:
+            pacing = replace(pacing, first=poll)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval, failures = pacing.first, 0
+        previous: JobSnapshot | None = None
+        while True:
+            snapshot: JobSnapshot | None
+            try:
+                snapshot = self.describe()
+                failures = 0
+            except AwsError as error:
+                failures += 1
+                if not _transient(error.__cause__ or error) or failures > 5:
+                    raise
+                snapshot = previous
+            changed = snapshot is not None and snapshot != previous
+            if changed and snapshot is not None:
+                previous = snapshot
+                if on_update is not None:
+                    on_update(snapshot)
+            if snapshot is not None and snapshot.status.is_terminal:
+                return snapshot
+            if wake is not None and wake.is_set():
+                wake.clear()
+                changed = True
+            interval = pacing.after(interval, changed=changed)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    status = snapshot.status.value if snapshot else "unknown"
+                    raise TimeoutError(f"job {self.job_id} still {status} after {timeout} s")
+                interval = min(interval, left)
+            if _sleep(interval, stop, wake) and snapshot is not None:
+                return snapshot
+
+    def terminate_and_wait(self, reason: str, timeout: float = 60.0) -> JobSnapshot:
+        """Terminate, then poll until the job has stopped (or ``timeout``): what an interrupt
+        does. Returns the latest snapshot, terminal unless the timeout passed."""
+        self.terminate(reason)
+        try:
+            return self.wait(pacing=WaitPacing(first=0.25, most=2.0), timeout=timeout)
+        except TimeoutError:
+            return self.last if self.last is not None else self.describe()
+
+
+OnContainerLines = Callable[[str, list[LogLine]], None]
+
+
+class LogWatcher(Protocol):
+    """Follows a job's container logs, fed with its snapshots (JobWatcher, LiveJobWatcher)."""
+
+    def update(self, snapshot: JobSnapshot) -> None: ...
+    def finish(self, timeout: float = 10.0) -> bool: ...
+    def close(self) -> None: ...
+
+
+class JobWatcher:
+    """Follows the log stream of every container of a job, fed with the job's snapshots.
+
+    A tail starts as soon as a container has a ``logStreamName`` and is drained (read to the end,
+    then stopped) as soon as that container has an exit code; :meth:`finish` drains the rest.
+    All the job's tails share one request budget in the poller. ``on_lines(container, lines)``
+    runs on the poller thread.
+    """
+
+    def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines, *,
+                 log_group: str = LOG_GROUP) -> None:
+        self.job = job
+        self.poller = poller
+        self.log_group = log_group
+        self._on_lines = on_lines
+        self._tails: dict[tuple[str, str], Tail] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def tails(self) -> dict[tuple[str, str], Tail]:
+        """Tails by (container name, log stream)."""
+        with self._lock:
+            return dict(self._tails)
+
+    def update(self, snapshot: JobSnapshot) -> None:
+        """Start tails for new log streams; drain the tails of containers that have exited."""
+        for state in snapshot.containers:
+            if not state.log_stream:
+                continue
+            key = (state.name, state.log_stream)
+            with self._lock:
+                tail = self._tails.get(key)
+                if tail is None:
+                    tail = self._tails[key] = self.poller.tail(
+                        self.log_group, state.log_stream, self._deliver_to(state.name),
+                        budget=self.job.job_id)
+            if state.exit_code is not None:
+                # Its log driver flushed before the container was reported stopped.
+                tail.request_drain()
+
+    def finish(self, timeout: float = 10.0) -> bool:
+        """Drain every tail (in parallel); True if all reached the end of their stream."""
+        drained = drain_tails(list(self.tails.values()), timeout)
+        self.close()
+        return drained
+
+    def close(self) -> None:
+        """Stop every tail now."""
+        for tail in self.tails.values():
+            tail.stop()
+
+    def _deliver_to(self, container: str) -> Callable[[list[LogLine]], None]:
+        def deliver(lines: list[LogLine]) -> None:
+            self._on_lines(container, lines)
+
+        return deliver
+
+
+def follow_logs(
+    job: BatchJob,
+    poller: LogPoller,
+    on_lines: OnContainerLines,
+    log_group: str = LOG_GROUP,
+    *,
+    on_update: Callable[[JobSnapshot], None] | None = None,
+    timeout: float | None = None,
+    drain_timeout: float = 10.0,
+    watcher: LogWatcher | None = None,
+    pacing: WaitPacing | None = None,
+    wake: threading.Event | None = None,
+) -> JobSnapshot:
+    """Wait for the job while streaming each container's lines to ``on_lines(container, lines)``;
+    return the terminal snapshot once every stream has been drained.
+
+    On an exception (KeyboardInterrupt, TimeoutError, AwsError) the tails are stopped and the
+    exception propagates; terminating the job is the caller's decision.
+    """
+    watcher = watcher or JobWatcher(job, poller, on_lines, log_group=log_group)
+
+    def updated(snapshot: JobSnapshot) -> None:
+        watcher.update(snapshot)
+        if on_update is not None:
+            on_update(snapshot)
+
+    try:
+        snapshot = job.wait(on_update=updated, timeout=timeout, pacing=pacing, wake=wake)
+        watcher.finish(drain_timeout)
+        return snapshot
+    finally:
+        watcher.close()

@@ -1,0 +1,294 @@
+"""Live log lines through CloudWatch Logs ``StartLiveTail``: one streaming call per set of log
+streams instead of polling ``GetLogEvents`` every second.
+
+Polling cannot give both prompt lines and few calls: a line within a second costs a request per
+second per stream. A live tail session pushes events as they are ingested, so a job costs one
+``StartLiveTail`` per container that appears, plus ``GetLogEvents`` reads that make the result
+complete:
+
+- a session only sees events ingested after it started, so when a container's stream appears
+  (from DescribeJobs), a new session on all known streams is started *before* the old one is
+  closed, and the new stream is read once from its head (its first lines);
+- when the job has ended, every stream is read to its end, as with polling.
+
+Lines may thus arrive twice (two sessions overlapping, a head read overlapping a session);
+:class:`StreamMerge` delivers each line once, in stream order. Sessions are opened with
+``inject_host_prefix`` off: the operation's ``stream-`` host prefix would turn a custom
+endpoint (e.g. ``127.0.0.1``) into a host that does not resolve; on AWS's own endpoints
+botocore's default stays in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchmagic.aws.clients import AwsClients, AwsTarget, error_code
+from batchmagic.aws.job import BatchJob, JobSnapshot, OnContainerLines
+from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.settings import LOG_GROUP
+
+log = logging.getLogger(__name__)
+
+OnStreamLines = Callable[[str, list[LogLine]], None]
+_Key = tuple[int, str]
+
+# Targets where StartLiveTail is refused for good (no permission, not supported): later jobs of
+# this kernel poll straight away. A session quota error only affects the job that hit it.
+_REFUSED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnknownOperationException",
+                            "InvalidAction", "UnrecognizedClientException"})
+_unavailable: set[AwsTarget] = set()
+
+
+class StreamMerge:
+    """Delivers each log event once, whichever source (session, head read) saw it first.
+
+    Every source reads a stream in order; each keeps a cursor into the events already known for
+    that stream and skips the ones it finds ahead of its cursor.
+    """
+
+    def __init__(self, deliver: OnStreamLines) -> None:
+        self._deliver = deliver
+        self._known: dict[str, list[_Key]] = defaultdict(list)
+        self._cursor: dict[tuple[object, str], int] = {}
+        self._lock = threading.Lock()
+
+    def start_source(self, source: object, stream: str, *, from_head: bool) -> None:
+        """A source that sees the stream from its head, or only from now on."""
+        with self._lock:
+            self._cursor[(source, stream)] = 0 if from_head else len(self._known[stream])
+
+    def add(self, source: object, stream: str, events: list[LogLine]) -> None:
+        fresh: list[LogLine] = []
+        with self._lock:
+            known = self._known[stream]
+            cursor = self._cursor.get((source, stream), len(known))
+            for event in events:
+                key = (event.timestamp_ms, event.message)
+                try:
+                    cursor = known.index(key, cursor) + 1
+                except ValueError:
+                    # New. A source that had seen everything moves on with it; one still behind
+                    # (e.g. a head read passing lines another source missed) keeps its place.
+                    at_end = cursor == len(known)
+                    known.append(key)
+                    cursor = len(known) if at_end else cursor
+                    fresh.append(event)
+            self._cursor[(source, stream)] = cursor
+        if fresh:
+            self._deliver(stream, fresh)
+
+
+class LiveSession:
+    """One StartLiveTail session on some streams of a log group, read by its own thread."""
+
+    def __init__(self, client: Any, group_arn: str, streams: list[str], merge: StreamMerge,
+                 on_failure: Callable[[BaseException], None]) -> None:
+        self.streams = streams
+        self._merge = merge
+        self._on_failure = on_failure
+        self._closed = threading.Event()
+        for stream in streams:
+            merge.start_source(self, stream, from_head=False)
+        response = client.start_live_tail(logGroupIdentifiers=[group_arn],
+                                          logStreamNames=streams)
+        self._events = response["responseStream"]
+        self._thread = threading.Thread(target=self._read, name="batchmagic-live-tail",
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self._events:
+                if self._closed.is_set():
+                    return
+                for result in (event.get("sessionUpdate") or {}).get("sessionResults") or []:
+                    line = LogLine(int(result.get("timestamp", 0)), str(result.get("message", "")))
+                    self._merge.add(self, str(result.get("logStreamName", "")), [line])
+        except Exception as error:  # a broken session: the watcher falls back to polling
+            if not self._closed.is_set():
+                self._on_failure(error)
+
+    def close(self) -> None:
+        """Stop now; the connection is released in the background, because closing an event
+        stream blocks until its next message (a heartbeat comes every second)."""
+        self._closed.set()
+        threading.Thread(target=self._release, daemon=True).start()
+
+    def _release(self) -> None:
+        try:
+            self._events.close()
+        except Exception as error:  # closing a stream that already ended is not a problem
+            log.debug("closing a live tail session: %r", error)
+
+
+class LiveTails:
+    """Follows the log streams of one job with live tail sessions (see the module doc)."""
+
+    def __init__(self, clients: AwsClients, log_group: str, on_lines: OnStreamLines,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self._clients = clients
+        self._on_failure = on_failure
+        self._log_group = log_group
+        self._merge = StreamMerge(on_lines)
+        self._session: LiveSession | None = None
+        self._streams: list[str] = []
+        self._failed: BaseException | None = None
+        self._lock = threading.Lock()
+        self._client = clients.logs_streaming
+        if clients.target in _unavailable:
+            self._failed = RuntimeError("live tails are not available on this target")
+
+    @property
+    def failed(self) -> BaseException | None:
+        """Why live tailing stopped working (the caller then polls instead), or None."""
+        return self._failed
+
+    @property
+    def merge(self) -> StreamMerge:
+        return self._merge
+
+    def fail(self, error: BaseException) -> None:
+        """Stop using live tails for this job (polling takes over)."""
+        first = self._failed is None
+        if error_code(error) in _REFUSED_CODES:
+            _unavailable.add(self._clients.target)
+        if first:
+            log.info("live tail unavailable, polling instead: %s", error)
+            self._failed = error
+        self.close()
+        if first and self._on_failure is not None:
+            self._on_failure(error)
+
+    def follow(self, streams: list[str]) -> None:
+        """Make sure every stream in ``streams`` is followed; new ones are read from the head."""
+        with self._lock:
+            new = [s for s in streams if s not in self._streams]
+            if not new or self._failed is not None:
+                return
+            self._streams.extend(new)
+            old, self._session = self._session, LiveSession(
+                self._client, self._arn(), list(self._streams), self._merge, self.fail)
+        if old is not None:
+            old.close()
+        for stream in new:
+            self.read_stream(stream, to_end=False)
+
+    def read_stream(self, stream: str, *, to_end: bool) -> None:
+        """GetLogEvents from the head: one page, or (``to_end``) until the stream's end."""
+        source = object()
+        self._merge.start_source(source, stream, from_head=True)
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"logGroupName": self._log_group, "logStreamName": stream,
+                                      "startFromHead": True}
+            if token:
+                kwargs["nextToken"] = token
+            try:
+                page = self._clients.logs.get_log_events(**kwargs)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return
+                raise
+            events = [LogLine(int(e.get("timestamp", 0)), str(e.get("message", "")))
+                      for e in page.get("events") or []]
+            self._merge.add(source, stream, events)
+            if not to_end or page.get("nextForwardToken") == token:
+                return
+            token = page.get("nextForwardToken")
+
+    def finish(self) -> None:
+        """Read every stream to its end, then close the session."""
+        try:
+            for stream in list(self._streams):
+                self.read_stream(stream, to_end=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def _arn(self) -> str:
+        # StartLiveTail names log groups by ARN; the account comes from the caller's identity.
+        region, account = self._clients.target.region, self._clients.account_id
+        return f"arn:aws:logs:{region}:{account}:log-group:{self._log_group}"
+
+
+class LiveJobWatcher:
+    """JobWatcher's twin for live tails: fed the job's snapshots, it follows every container's
+    stream as soon as it appears; if live tailing fails (no permission, not supported), it
+    falls back to polling for the rest of the job without losing or repeating a line."""
+
+    def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines,
+                 *, log_group: str = LOG_GROUP) -> None:
+        self._on_lines = on_lines
+        self._budget = job.job_id
+        self._containers: dict[str, str] = {}  # stream -> container
+        self.live = LiveTails(job.clients, log_group, self._deliver,
+                              on_failure=lambda _error: self._poll(list(self._containers)))
+        self._poller = poller
+        self._log_group = log_group
+        self._polling: dict[str, Tail] = {}
+        self._polling_lock = threading.Lock()
+
+    def _deliver(self, stream: str, lines: list[LogLine]) -> None:
+        self._on_lines(self._containers.get(stream, stream), lines)
+
+    def update(self, snapshot: JobSnapshot) -> None:
+        for state in snapshot.containers:
+            if state.log_stream:
+                self._containers.setdefault(state.log_stream, state.name)
+        streams = list(self._containers)
+        if self.live.failed is None:
+            try:
+                self.live.follow(streams)
+            except (ClientError, BotoCoreError) as error:
+                self.live.fail(error)
+        if self.live.failed is not None:
+            self._poll(streams)
+
+    def _poll(self, streams: list[str]) -> None:
+        with self._polling_lock:
+            for stream in streams:
+                if stream not in self._polling:
+                    self._polling[stream] = self._poll_tail(stream)
+
+    def _poll_tail(self, stream: str) -> Tail:
+        source = object()
+        self.live.merge.start_source(source, stream, from_head=True)
+
+        def lines(events: list[LogLine]) -> None:
+            self.live.merge.add(source, stream, events)
+
+        return self._poller.tail(self._log_group, stream, lines, budget=self._budget)
+
+    def finish(self, timeout: float = 10.0) -> bool:
+        """Read every stream to its end (drain the polls if live tails failed), then stop."""
+        with self._polling_lock:
+            polling = list(self._polling.values())
+        if not polling:
+            try:
+                self.live.finish()
+                return True
+            except (ClientError, BotoCoreError) as error:
+                self.live.fail(error)  # falls back to polling every stream
+                with self._polling_lock:
+                    polling = list(self._polling.values())
+        drained = drain_tails(polling, timeout)
+        self.close()
+        return drained
+
+    def close(self) -> None:
+        self.live.close()
+        with self._polling_lock:
+            polling = list(self._polling.values())
+        for tail in polling:
+            tail.stop()

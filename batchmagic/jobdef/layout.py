@@ -1,0 +1,29 @@
+"""The fixed shape of every batchmagic job: where the work dir is, what the containers are called.
+
+One home for these names: the job definition builder, the sizes, the staging code and the run
+handle all read them from here. The runtime bootstrap (stdlib only, shipped into the container)
+and the emulator keep their own copies on purpose; tests check that the copies agree.
+"""
+
+from __future__ import annotations
+
+WORK_DIR = "/work"
+INTERNAL_DIR = ".batchmagic"
+OUTPUT_SUBDIR = ".outputs"
+OUTPUT_DIR = f"{WORK_DIR}/{OUTPUT_SUBDIR}"
+VOLUME_NAME = "work"
+
+STAGE_IN = "stage-in"
+MAIN = "main"
+STAGE_OUT = "stage-out"
+CONTAINERS = (STAGE_IN, MAIN, STAGE_OUT)
+
+# Batch refuses a job timeout (attemptDurationSeconds) under 60 seconds
+# (API reference: JobTimeout.attemptDurationSeconds, "The minimum value for the timeout is 60").
+MIN_TIMEOUT_SECONDS = 60
+
+# batchmagic's own files in the work dir (the bootstrap writes result.json and pull.pkl).
+CELL_FILE = f"{INTERNAL_DIR}/cell.py"
+PUSH_FILE = f"{INTERNAL_DIR}/push.pkl"
+RESULT_FILE = f"{INTERNAL_DIR}/result.json"
+PULL_FILE = f"{INTERNAL_DIR}/pull.pkl"

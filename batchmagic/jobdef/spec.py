@@ -1,0 +1,365 @@
+"""Pure payload building: settings -> RegisterJobDefinition and SubmitJob keyword arguments.
+
+No AWS calls here. Every payload matches botocore's Batch service model (the tests validate
+them with ``botocore.validate.ParamValidator``). The shape is DESIGN.md §2: one job of one task
+with three containers sharing a ``work`` volume::
+
+    stage-in  (AWS CLI, non-essential)  copies s3://…/in/  -> /work
+    main      (user image, non-essential, dependsOn stage-in SUCCESS) runs the cell
+    stage-out (AWS CLI, essential, dependsOn main COMPLETE) copies results -> s3://…/out/
+
+Because only ``stage-out`` is essential, the *job* can succeed while ``main`` failed: callers
+must read ``main``'s exit code from DescribeJobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from batchmagic.errors import ConfigurationError
+from batchmagic.jobdef.layout import (
+    INTERNAL_DIR,
+    MAIN,
+    MIN_TIMEOUT_SECONDS,
+    OUTPUT_DIR,
+    OUTPUT_SUBDIR,
+    PULL_FILE,
+    RESULT_FILE,
+    STAGE_IN,
+    STAGE_OUT,
+    VOLUME_NAME,
+    WORK_DIR,
+)
+from batchmagic.jobdef.sizes import container_sizes, validate_size
+from batchmagic.settings import MANAGED_TAG, Settings
+
+MAIN_COMMAND = ["python", f"{WORK_DIR}/{INTERNAL_DIR}/bootstrap.py"]
+# The AWS CLI image's entrypoint is `aws`; the definition's sidecar commands are placeholders
+# (`aws --version`), the real per-run `s3 cp` commands come through SubmitJob overrides.
+SIDECAR_PLACEHOLDER_COMMAND = ["--version"]
+
+DEFINITION_PREFIX = "batchmagic-"
+
+# Credentials must come from the task role, never from the environment we send.
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Batch job names: 1-128 letters, digits, hyphens, underscores; first one alphanumeric.
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+
+EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything about a job that does not change from run to run (plus its size and timeout)."""
+
+    image: str
+    sidecar_image: str
+    platform: str
+    cpu: float
+    memory: int
+    region: str
+    execution_role: str | None = None
+    task_role: str | None = None
+    ephemeral_storage: int | None = None
+    timeout: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, region: str) -> JobSpec:
+        """Build and validate a spec from effective settings (ConfigurationError if invalid)."""
+        spec = cls(
+            image=settings.image,
+            sidecar_image=settings.sidecar_image,
+            platform=settings.platform.lower(),
+            cpu=float(settings.cpu),
+            memory=int(settings.memory),
+            region=region,
+            execution_role=settings.execution_role,
+            task_role=settings.task_role,
+            ephemeral_storage=settings.ephemeral_storage,
+            timeout=settings.timeout,
+        )
+        spec.validate()
+        return spec
+
+    @property
+    def is_fargate(self) -> bool:
+        return self.platform == "fargate"
+
+    def validate(self) -> None:
+        """Check size, storage and timeout before any AWS call."""
+        validate_size(self.platform, self.cpu, self.memory)
+        if not self.image:
+            raise ConfigurationError("No container image: set --image.")
+        if self.ephemeral_storage is not None:
+            if not self.is_fargate:
+                raise ConfigurationError(
+                    "--ephemeral-storage only applies to Fargate; on EC2 the instance's "
+                    "disk (launch template) decides."
+                )
+            if not EPHEMERAL_MIN_GIB <= self.ephemeral_storage <= EPHEMERAL_MAX_GIB:
+                raise ConfigurationError(
+                    f"--ephemeral-storage must be {EPHEMERAL_MIN_GIB}-{EPHEMERAL_MAX_GIB} GiB "
+                    f"(Fargate gives 20 GiB when unset), not {self.ephemeral_storage}."
+                )
+        if self.timeout is not None and self.timeout < MIN_TIMEOUT_SECONDS:
+            raise ConfigurationError(
+                f"--timeout must be at least {MIN_TIMEOUT_SECONDS} seconds (AWS Batch minimum), "
+                f"not {self.timeout}."
+            )
+
+
+# --- job definition ----------------------------------------------------------------------------
+
+
+def _mount_points() -> list[dict[str, Any]]:
+    return [{"sourceVolume": VOLUME_NAME, "containerPath": WORK_DIR, "readOnly": False}]
+
+
+def _resources(vcpu: str, memory: str) -> list[dict[str, str]]:
+    return [{"type": "VCPU", "value": vcpu}, {"type": "MEMORY", "value": memory}]
+
+
+def _env(mapping: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in mapping.items()]
+
+
+def _static_main_env() -> dict[str, str]:
+    return {
+        "BATCHMAGIC_WORKDIR": WORK_DIR,
+        "BATCHMAGIC_OUTPUT_DIR": OUTPUT_DIR,
+        # Without it, a Python main container block-buffers stdout and the logs arrive at the end.
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _baseline_sizes(platform: str) -> dict[str, tuple[str, str]]:
+    """The sizes written into the definition: the platform's smallest job.
+
+    The real size of every run comes through SubmitJob overrides, so changing --cpu/--memory
+    reuses the same definition instead of registering a new one.
+    """
+    if platform == "fargate":
+        return container_sizes(platform, 0.25, 512)
+    return container_sizes(platform, 1, 2048)
+
+
+def _definition_body(spec: JobSpec) -> dict[str, Any]:
+    """The definition's content, without its name (the name is a hash of this)."""
+    sizes = _baseline_sizes(spec.platform)
+    containers = [
+        {
+            "name": STAGE_IN,
+            "image": spec.sidecar_image,
+            "command": list(SIDECAR_PLACEHOLDER_COMMAND),
+            "essential": False,
+            "mountPoints": _mount_points(),
+            "resourceRequirements": _resources(*sizes[STAGE_IN]),
+        },
+        {
+            "name": MAIN,
+            "image": spec.image,
+            "command": list(MAIN_COMMAND),
+            "essential": False,
+            "dependsOn": [{"containerName": STAGE_IN, "condition": "SUCCESS"}],
+            "environment": _env(_static_main_env()),
+            "mountPoints": _mount_points(),
+            "resourceRequirements": _resources(*sizes[MAIN]),
+        },
+        {
+            "name": STAGE_OUT,
+            "image": spec.sidecar_image,
+            "command": list(SIDECAR_PLACEHOLDER_COMMAND),
+            # The only essential container: COMPLETE (not SUCCESS) so the outputs of a failed
+            # cell come back too. AWS refuses COMPLETE/SUCCESS conditions on an essential target.
+            "essential": True,
+            "dependsOn": [{"containerName": MAIN, "condition": "COMPLETE"}],
+            "mountPoints": _mount_points(),
+            "resourceRequirements": _resources(*sizes[STAGE_OUT]),
+        },
+    ]
+    # A named task volume without `host`: scratch space shared by the containers. Fargate rejects
+    # `host`; on EC2 a volume without it is a Docker-managed scratch volume too.
+    task: dict[str, Any] = {"containers": containers, "volumes": [{"name": VOLUME_NAME}]}
+    if spec.execution_role:
+        task["executionRoleArn"] = spec.execution_role
+    if spec.task_role:
+        task["taskRoleArn"] = spec.task_role
+    if spec.is_fargate:
+        # Public IP: a default-VPC subnet has no NAT gateway, and without a public IP the task
+        # cannot pull public images (ECR Public) nor reach S3. EC2 jobs must not send this.
+        task["networkConfiguration"] = {"assignPublicIp": "ENABLED"}
+        if spec.ephemeral_storage is not None:
+            task["ephemeralStorage"] = {"sizeInGiB": spec.ephemeral_storage}
+        # runtimePlatform is left out: AWS defaults to LINUX/X86_64, which every default image
+        # (python, aws-cli) supports; ARM64 would break user images built for amd64 only.
+    return {
+        "type": "container",
+        "platformCapabilities": ["FARGATE" if spec.is_fargate else "EC2"],
+        "ecsProperties": {"taskProperties": [task]},
+        "tags": dict(MANAGED_TAG),
+        "propagateTags": True,
+    }
+
+
+def job_definition_name(spec: JobSpec) -> str:
+    """``batchmagic-`` + 16 hex digits of the definition's content: same content, same name."""
+    canonical = json.dumps(_definition_body(spec), sort_keys=True, separators=(",", ":"))
+    return DEFINITION_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def job_definition_payload(spec: JobSpec) -> dict[str, Any]:
+    """RegisterJobDefinition keyword arguments for ``spec``."""
+    return {"jobDefinitionName": job_definition_name(spec), **_definition_body(spec)}
+
+
+# --- submit ------------------------------------------------------------------------------------
+
+
+def stage_in_command(in_uri: str) -> list[str]:
+    return ["s3", "cp", in_uri, WORK_DIR, "--recursive", "--only-show-errors"]
+
+
+def stage_out_command(out_uri: str, output_patterns: Sequence[str]) -> list[str]:
+    # --exclude "*" first, then the includes: the AWS CLI applies filters in order, last match
+    # wins, and roots each pattern at the source directory. `*` also matches "/".
+    command = ["s3", "cp", WORK_DIR, out_uri, "--recursive", "--exclude", "*"]
+    for pattern in (
+        RESULT_FILE,
+        PULL_FILE,
+        f"{OUTPUT_SUBDIR}/*",
+        *output_patterns,
+    ):
+        command += ["--include", pattern]
+    return [*command, "--only-show-errors"]
+
+
+def main_environment(environment: Mapping[str, str], pull_names: Sequence[str]) -> dict[str, str]:
+    """The user's environment plus ours (ours win: the bootstrap depends on them)."""
+    return {
+        **environment,
+        **_static_main_env(),
+        "BATCHMAGIC_PULL": ",".join(pull_names),
+    }
+
+
+def submit_payload(
+    *,
+    spec: JobSpec,
+    job_name: str,
+    job_queue: str,
+    job_definition: str,
+    in_uri: str,
+    out_uri: str,
+    output_patterns: Sequence[str],
+    pull_names: Sequence[str],
+    environment: Mapping[str, str],
+    tags: Mapping[str, str],
+) -> dict[str, Any]:
+    """SubmitJob keyword arguments: the run's commands, environment and sizes as overrides."""
+    if not _JOB_NAME.match(job_name):
+        raise ConfigurationError(
+            f"Invalid job name {job_name!r}: use 1-128 letters, digits, '-' or '_', starting "
+            "with a letter or digit."
+        )
+    for uri in (in_uri, out_uri):
+        if not uri.startswith("s3://"):
+            raise ConfigurationError(f"Expected an s3:// URI, got {uri!r}.")
+    sizes = container_sizes(spec.platform, spec.cpu, spec.memory)
+    containers = [
+        {
+            "name": STAGE_IN,
+            "command": stage_in_command(in_uri),
+            "resourceRequirements": _resources(*sizes[STAGE_IN]),
+        },
+        {
+            "name": MAIN,
+            "command": list(MAIN_COMMAND),
+            "environment": _env(main_environment(environment, pull_names)),
+            "resourceRequirements": _resources(*sizes[MAIN]),
+        },
+        {
+            "name": STAGE_OUT,
+            "command": stage_out_command(out_uri, output_patterns),
+            "resourceRequirements": _resources(*sizes[STAGE_OUT]),
+        },
+    ]
+    payload: dict[str, Any] = {
+        "jobName": job_name,
+        "jobQueue": job_queue,
+        "jobDefinition": job_definition,
+        "ecsPropertiesOverride": {"taskProperties": [{"containers": containers}]},
+        "tags": {**tags, **MANAGED_TAG},
+        "propagateTags": True,
+    }
+    if spec.timeout is not None:
+        payload["timeout"] = {"attemptDurationSeconds": spec.timeout}
+    return payload
+
+
+def sanitize_job_name(text: str) -> str:
+    """``text`` turned into a valid Batch job name (invalid characters become '-')."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", text).lstrip("-_")[:128]
+    return name or "batchmagic"
+
+
+# --- display and validation helpers ------------------------------------------------------------
+
+
+def container_graph(spec: JobSpec) -> str:
+    """A short text of the three containers, their images, sizes and dependsOn (--dry-run)."""
+    sizes = container_sizes(spec.platform, spec.cpu, spec.memory)
+    rows = [
+        (STAGE_IN, spec.sidecar_image, "-", "copy inputs s3 -> /work"),
+        (MAIN, spec.image, f"{STAGE_IN} SUCCESS", "run the cell"),
+        (STAGE_OUT, spec.sidecar_image, f"{MAIN} COMPLETE", "copy results /work -> s3 (essential)"),
+    ]
+    lines = [
+        f"AWS Batch job on {spec.platform.upper()} ({spec.region}): "
+        f"{_fmt(spec.cpu)} vCPU, {spec.memory} MiB in total"
+    ]
+    for name, image, depends, role in rows:
+        vcpu, memory = sizes[name]
+        lines.append(
+            f"  {name:<9} {image}\n"
+            f"  {'':<9} {vcpu} vCPU, {memory} MiB; after: {depends}; {role}"
+        )
+    lines.append(f"  shared volume '{VOLUME_NAME}' mounted at {WORK_DIR} in all three")
+    return "\n".join(lines)
+
+
+def _fmt(cpu: float) -> str:
+    return f"{cpu:g}"
+
+
+def validate_env(pairs: Sequence[str]) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` items (ConfigurationError for bad names and for credentials)."""
+    env: dict[str, str] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigurationError(f"--env {item!r}: expected KEY=VALUE.")
+        if not _ENV_NAME.match(key):
+            raise ConfigurationError(
+                f"--env {item!r}: {key!r} is not a valid variable name (letters, digits and "
+                "'_', not starting with a digit)."
+            )
+        if key.upper() in CREDENTIAL_ENV:
+            raise ConfigurationError(
+                f"--env {key}: AWS credentials are not passed to jobs. The containers get "
+                "their credentials from the task role (--task-role); give that role the "
+                "permissions the cell needs."
+            )
+        if key.upper().startswith("AWS_BATCH"):
+            raise ConfigurationError(f"--env {key}: names starting with AWS_BATCH are reserved "
+                                     "by AWS Batch.")
+        if key.startswith("BATCHMAGIC_"):
+            raise ConfigurationError(f"--env {key}: names starting with BATCHMAGIC_ are set by "
+                                     "batchmagic itself.")
+        env[key] = value
+    return env

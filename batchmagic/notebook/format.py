@@ -1,0 +1,61 @@
+"""How a run reads to people: the header facts, the summary lines, the HTML table.
+
+Pure functions over a :class:`~batchmagic.run.handle.Run`; the text and widget displays, the
+jobs table and IPython's rich repr all format runs through here.
+"""
+
+from __future__ import annotations
+
+import html
+
+from batchmagic.run.handle import Run
+
+
+def format_elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def console_url(region: str, job_id: str) -> str:
+    return (f"https://{region}.console.aws.amazon.com/batch/home?region={region}"
+            f"#jobs/ecs/detail/{job_id}")
+
+
+def header_facts(run: Run) -> dict[str, str]:
+    """The job's size, where it runs and (on AWS) a console link."""
+    target = run.clients.target
+    facts = {"size": run.record.size, "where": target.describe()}
+    if not target.emulator and not target.endpoint_url:
+        facts["console_url"] = console_url(target.region, run.job_id)
+    else:
+        facts["where"] = f"local emulator job ({target.endpoint_url})"
+    return facts
+
+
+def summary_lines(run: Run) -> list[str]:
+    """What the run ended with: status, exit code, error, files, outputs, pulled names."""
+    lines = [f"{run.status}: main exit code {run.exit_code}"
+             + (f" ({run.reason})" if run.reason else "")
+             + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
+    if run.error is not None:
+        lines.append(f"error: {run.error}")
+    if run.files:
+        lines.append("files: " + ", ".join(str(p) for p in run.files))
+    if run.outputs:
+        lines.append("outputs: " + ", ".join(sorted(run.outputs)))
+    if run.pulled:
+        lines.append("pulled: " + ", ".join(sorted(run.pulled)))
+    return lines
+
+
+def run_table_html(run: Run) -> str:
+    """The run as a small HTML table (IPython's text/html formatter for Run)."""
+    rows = [("job", f"{run.job_name} ({run.job_id})"), ("status", run.status),
+            ("exit code", str(run.exit_code)), ("reason", run.reason or ""),
+            ("duration", format_elapsed(run.duration) if run.duration else "running"),
+            ("files", ", ".join(str(p) for p in run.files)),
+            ("outputs", repr(run.outputs))]
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                   f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"

@@ -1,0 +1,88 @@
+"""``%aws_batch_jobs``: recent runs from the ledger, with live status for the unfinished ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import defaultdict
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.ledger import Ledger, RunRecord
+
+TERMINAL = ("SUCCEEDED", "FAILED")
+COLUMNS = ("started", "job name", "job id", "status", "where", "notebook")
+
+
+def live_statuses(records: list[RunRecord]) -> dict[str, str]:
+    """DescribeJobs (100 ids a call) per target for runs not known to be finished.
+
+    A target that cannot be reached (an emulator that stopped, expired credentials) leaves
+    its runs with their recorded status plus a note.
+    """
+    by_target: dict[AwsTarget, list[str]] = defaultdict(list)
+    for record in records:
+        if record.status not in TERMINAL:
+            by_target[record.target()].append(record.job_id)
+    statuses: dict[str, str] = {}
+    for target, job_ids in by_target.items():
+        clients = AwsClients.shared(target)
+        for start in range(0, len(job_ids), 100):
+            batch = job_ids[start : start + 100]
+            try:
+                jobs = clients.batch.describe_jobs(jobs=batch)["jobs"]
+            except (ClientError, BotoCoreError):
+                statuses.update({job_id: "unreachable" for job_id in batch})
+                continue
+            found = {job["jobId"]: job["status"] for job in jobs}
+            statuses.update({job_id: found.get(job_id, "gone") for job_id in batch})
+    return statuses
+
+
+def rows(ledger: Ledger, limit: int) -> list[dict[str, str]]:
+    records = ledger.recent(limit)
+    live = live_statuses(records)
+    table = []
+    for record in records:
+        status = live.get(record.job_id, record.status)
+        if status in TERMINAL and record.status not in TERMINAL:
+            status += " (not collected: %aws_batch_attach)"
+        table.append({
+            "started": dt.datetime.fromtimestamp(record.started_at).strftime("%Y-%m-%d %H:%M"),
+            "job name": record.job_name,
+            "job id": record.job_id,
+            "status": status,
+            "where": "emulator" if record.emulator else record.region,
+            "notebook": record.notebook or "",
+        })
+    return table
+
+
+class JobsTable:
+    """Displays as an HTML table in Jupyter and as aligned text elsewhere."""
+
+    def __init__(self, table: list[dict[str, str]]) -> None:
+        self.table = table
+
+    def __repr__(self) -> str:
+        if not self.table:
+            return "no batchmagic runs recorded yet"
+        widths = {c: max(len(c), *(len(r[c]) for r in self.table)) for c in COLUMNS}
+        lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS)]
+        lines += ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS) for r in self.table]
+        return "\n".join(line.rstrip() for line in lines)
+
+    def _repr_html_(self) -> str:
+        if not self.table:
+            return "<i>no batchmagic runs recorded yet</i>"
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in COLUMNS) + "</tr>"
+            for r in self.table
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    def __iter__(self) -> Any:
+        return iter(self.table)

@@ -1,0 +1,256 @@
+"""The ``%%aws_batch`` cell magic and its companions."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Integer, TraitType, Unicode
+
+from batchmagic.aws.clients import AwsClients
+from batchmagic.config import ConfigLayers
+from batchmagic.ledger import Ledger
+from batchmagic.notebook import options as opts
+from batchmagic.notebook.attach import find_record
+from batchmagic.notebook.display import Rendered, make_display
+from batchmagic.notebook.format import run_table_html
+from batchmagic.notebook.jobs_table import JobsTable
+from batchmagic.notebook.jobs_table import rows as jobs_rows
+from batchmagic.run.dryrun import dry_run_report
+from batchmagic.run.handle import Run
+from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
+from batchmagic.run.submit import complete_settings, launch
+from batchmagic.run.target import resolve_region, resolve_target
+from batchmagic.settings import SETTING_NAMES, Settings, setting_help
+
+# Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
+AWS_MARKERS = ("bucket", "queue", "compute_environment", "endpoint_url")
+
+
+def _setting(kind: type[TraitType[Any, Any]], name: str) -> Any:
+    # Every trait defaults to None ("not set here") so the layers below can show through.
+    return kind(None, allow_none=True, help=setting_help(name)).tag(config=True)
+
+
+@magics_class
+class AwsBatchMagics(Magics):
+    """Run notebook cells on AWS Batch. Every setting can be set in ``ipython_config.py`` or with
+    ``%config AwsBatchMagics.<name> = ...``; cell options and ``%aws_batch_config`` win."""
+
+    region = _setting(Unicode, "region")
+    profile = _setting(Unicode, "profile")
+    endpoint_url = _setting(Unicode, "endpoint_url")
+    local = _setting(Bool, "local")
+    bucket = _setting(Unicode, "bucket")
+    prefix = _setting(Unicode, "prefix")
+    user = _setting(Unicode, "user")
+    queue = _setting(Unicode, "queue")
+    compute_environment = _setting(Unicode, "compute_environment")
+    execution_role = _setting(Unicode, "execution_role")
+    task_role = _setting(Unicode, "task_role")
+    image = _setting(Unicode, "image")
+    sidecar_image = _setting(Unicode, "sidecar_image")
+    cpu = _setting(Float, "cpu")
+    memory = _setting(Integer, "memory")
+    platform = _setting(Unicode, "platform")
+    timeout = _setting(Integer, "timeout")
+    ephemeral_storage = _setting(Integer, "ephemeral_storage")
+    output_dir = _setting(Unicode, "output_dir")
+    keep = _setting(Bool, "keep")
+    template = _setting(Bool, "template")
+    on_shutdown = _setting(Unicode, "on_shutdown")
+    display_mode = Unicode(
+        "auto", help="auto (widget in Jupyter, text elsewhere), widget or text"
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.layers = ConfigLayers()
+        self.runs: list[Run] = []
+        self.ledger = Ledger()
+        if shell is not None:
+            # --no-wait runs bind their pulled variables before the first cell that runs after
+            # the job has ended (never in the middle of a cell), or at run.wait().
+            shell.events.register("pre_run_cell", self._bind_finished_runs)
+        atexit.register(self._on_shutdown)
+
+    def _bind_finished_runs(self, *_args: Any) -> None:
+        for run in self.runs:
+            if run.done:
+                run.bind_results()
+
+    def _on_shutdown(self) -> None:
+        active = [run for run in self.runs if not run.done]
+        if not active:
+            return
+        settings, _ = self.effective_settings({})
+        for run in active:
+            if settings.on_shutdown == "terminate":
+                run.cancel("Kernel shut down")
+            else:
+                print(f"batchmagic: job {run.job_name} ({run.job_id}) keeps running; "
+                      f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr)
+
+    def _where(self) -> dict[str, str | None]:
+        """The notebook and cell a run came from, when the frontend says."""
+        kernel = getattr(self.shell, "kernel", None)
+        parent = kernel.get_parent() if kernel is not None and hasattr(kernel, "get_parent") else {}
+        metadata = (parent or {}).get("metadata") or {}
+        notebook = os.environ.get("JPY_SESSION_NAME") or self.namespace.get("__session__")
+        return {"notebook": notebook or None, "cell_id": metadata.get("cellId")}
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The kernel's user namespace (pushed variables come from it, pulled ones go to it)."""
+        assert self.shell is not None, "AwsBatchMagics needs an IPython shell"
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
+    # --- settings -------------------------------------------------------------------------
+    def effective_settings(self, cell: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
+        self.layers.config = {name: getattr(self, name) for name in SETTING_NAMES}
+        settings, sources = self.layers.resolve(cell)
+        if not settings.local and all(sources[m] == "built-in" for m in AWS_MARKERS):
+            settings = settings.with_values(local=True)
+            sources["local"] = "default (no AWS settings configured)"
+        return settings, sources
+
+    def _bind(self, values: dict[str, Any]) -> None:
+        self.namespace.update(values)
+
+    # --- %%aws_batch ------------------------------------------------------------------------
+    @magic_arguments()
+    @opts.run_arguments
+    @opts.setting_arguments
+    @cell_magic
+    def aws_batch(self, line: str, cell: str) -> Run | None:
+        """Run this cell as a three-container AWS Batch job and bring its results back.
+
+        The cell runs in the ``main`` container, in the job's work dir (relative paths work);
+        ``stage-in`` copies ``--inputs`` there first, ``stage-out`` copies ``--outputs`` (and
+        everything written under ``{{ outputDir }}``) back. Logs stream under the cell; output
+        files land in ``--output-dir``; ``--pull`` variables are bound in the kernel. Without
+        any AWS settings the cell runs on the embedded local emulator.
+
+        Examples::
+
+            %%aws_batch --inputs data/ --outputs "*.csv" --cpu 2 --memory 4096
+            %%aws_batch --push params --pull model --result run --timeout 3600
+            %%aws_batch --local --dry-run
+
+        Set defaults with ``%aws_batch_config``; see runs with ``%aws_batch_jobs``; resume one
+        after a kernel restart with ``%aws_batch_attach JOB_ID``.
+        """
+        args = parse_argstring(self.aws_batch, line)
+        run_options = opts.run_options(args)
+        settings, sources = self.effective_settings(opts.setting_values(args))
+        if settings.local and sources["local"].startswith("default"):
+            print("batchmagic: no AWS settings configured, running on the local emulator "
+                  "(`batchmagic setup` configures AWS).", file=sys.stderr)
+        prepared = self._prepare(cell, run_options, settings)
+        if run_options.dry_run:
+            print(dry_run_report(prepared))
+            return None
+        run = self._launch(prepared)
+        if run_options.wait:
+            run.wait()
+        else:
+            print(f"batchmagic: {run.job_name} runs in the background; run.wait() blocks until it "
+                  f"ends, %aws_batch_attach {run.job_id} resumes it after a kernel restart.")
+        return run
+
+    def _prepare(self, cell: str, run_options: RunOptions, settings: Settings) -> PreparedRun:
+        return prepare(cell, run_options, settings, namespace=self.namespace,
+                       cwd=Path.cwd(), region=resolve_region(settings))
+
+    def _launch(self, prepared: PreparedRun) -> Run:
+        target, settings = resolve_target(prepared.settings)
+        prepared = complete_settings(prepared, settings)
+        run = launch(prepared, target, make_display(self.display_mode), bind=self._bind,
+                     ledger=self.ledger, where=self._where())
+        self.runs.append(run)
+        if prepared.options.result:
+            self.namespace[prepared.options.result] = run
+        return run
+
+    # --- %aws_batch_config ----------------------------------------------------------------
+    @magic_arguments()
+    @opts.setting_arguments
+    @line_magic
+    def aws_batch_config(self, line: str) -> None:
+        """Set session defaults for ``%%aws_batch`` (same options), or, without options, print
+        the effective configuration and where each value comes from.
+
+        Precedence: cell options > this session > BATCHMAGIC_* environment variables >
+        IPython config (``%config AwsBatchMagics.bucket = ...``) > ``batchmagic setup``'s
+        settings file > built-in defaults.
+        """
+        args = parse_argstring(self.aws_batch_config, line)
+        values = opts.setting_values(args)
+        if values:
+            self.effective_settings(values)  # validates the values before keeping them
+            self.layers.session.update(values)
+            print("batchmagic session defaults: "
+                  + ", ".join(f"{k}={v!r}" for k, v in sorted(values.items())))
+            return
+        settings, sources = self.effective_settings({})
+        width = max(len(n) for n in SETTING_NAMES)
+        for name in SETTING_NAMES:
+            print(f"{name:<{width}}  {getattr(settings, name)!r:<48} {sources[name]}")
+
+
+    # --- jobs, attach, doctor ----------------------------------------------------------------
+    @magic_arguments()
+    @argument("--limit", type=int, default=20, help="how many recent runs to show")
+    @line_magic
+    def aws_batch_jobs(self, line: str) -> JobsTable:
+        """Recent batchmagic runs (newest first) with their live status."""
+        args = parse_argstring(self.aws_batch_jobs, line)
+        return JobsTable(jobs_rows(self.ledger, args.limit))
+
+    @magic_arguments()
+    @argument("job", metavar="JOB_ID_OR_NAME", help="a job id, or the name of a recorded run")
+    @argument("--result", metavar="NAME", help="also bind the run object to NAME")
+    @argument("--no-wait", action="store_true", help="return at once; outputs land at the end")
+    @line_magic
+    def aws_batch_attach(self, line: str) -> Run:
+        """Re-attach to a run (after a kernel restart, or from another machine with its job id):
+        re-stream its logs from the start, wait for it, download its output files and bind its
+        pulled variables, exactly as the original cell would have."""
+        args = parse_argstring(self.aws_batch_attach, line)
+        settings, _ = self.effective_settings({})
+        fallback = resolve_target(settings)[0]
+        record, clients = find_record(self.ledger, args.job, fallback,
+                                      Path.cwd() / settings.output_dir)
+        run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
+                  ledger=self.ledger).start()
+        self.runs.append(run)
+        if args.result:
+            self.namespace[args.result] = run
+        return run if args.no_wait else run.wait()
+
+    @magic_arguments()
+    @opts.setting_arguments
+    @line_magic
+    def aws_batch_doctor(self, line: str) -> Any:
+        """Check the configured AWS setup (credentials, bucket, roles, compute environment,
+        queue, sizes, log group) and show a pass/fail table with the fix for each failure."""
+        from batchmagic.provision.doctor import run_doctor
+        from batchmagic.provision.report import render_checks_html, render_checks_text
+
+        args = parse_argstring(self.aws_batch_doctor, line)
+        settings, _ = self.effective_settings(opts.setting_values(args))
+        target, settings = resolve_target(settings)
+        checks = run_doctor(AwsClients.shared(target), settings)
+        return Rendered(render_checks_text(checks), render_checks_html(checks))
+
+
+def register(shell: Any) -> None:
+    shell.register_magics(AwsBatchMagics(shell))
+    # A run returned by a cell shows as a table; the run layer itself knows nothing of HTML.
+    html_formatter = shell.display_formatter.formatters["text/html"]
+    html_formatter.for_type(Run, run_table_html)

@@ -1,0 +1,108 @@
+"""The magic line's options: one table, used by ``%%aws_batch`` and ``%aws_batch_config``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from IPython.core.magic_arguments import argument
+
+from batchmagic.run.prepare import RunOptions
+from batchmagic.settings import setting_help
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Settings that can be given on the magic line (and to %aws_batch_config).
+SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--local",), {"action": "store_true", "default": None}),
+    (("--image",), {"metavar": "IMAGE"}),
+    (("--cpu",), {"type": float, "metavar": "VCPUS"}),
+    (("--memory",), {"type": int, "metavar": "MIB"}),
+    (("--timeout",), {"type": int, "metavar": "SECONDS"}),
+    (("--platform",), {"choices": ["fargate", "ec2"]}),
+    (("--region",), {}),
+    (("--profile",), {}),
+    (("--endpoint-url",), {"metavar": "URL"}),
+    (("--bucket",), {}),
+    (("--prefix",), {}),
+    (("--queue",), {}),
+    (("--compute-environment",), {"metavar": "NAME"}),
+    (("--execution-role",), {"metavar": "ARN"}),
+    (("--task-role",), {"metavar": "ARN"}),
+    (("--ephemeral-storage",), {"type": int, "metavar": "GIB"}),
+    (("--output-dir",), {"metavar": "DIR"}),
+    (("--keep",), {"action": "store_true", "default": None}),
+    (("--no-template",), {"action": "store_false", "dest": "template", "default": None,
+                          "help": "run the cell as written, without Jinja2 rendering"}),
+    (("--on-shutdown",), {"choices": ["leave", "terminate"]}),
+]
+
+# Per-run options of %%aws_batch only.
+RUN_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--inputs",), {"nargs": "+", "default": [], "metavar": "PATH",
+                     "help": "local files, directories or globs staged into the work dir"}),
+    (("--outputs",), {"nargs": "+", "default": [], "metavar": "PATTERN",
+                      "help": "files the cell writes in the work dir that come back"}),
+    (("--push",), {"nargs": "+", "default": [], "metavar": "NAME",
+                   "help": "kernel variables sent to the job (pickled)"}),
+    (("--pull",), {"nargs": "+", "default": [], "metavar": "NAME",
+                   "help": "job variables bound back into the kernel (pickled)"}),
+    (("--env",), {"nargs": "+", "default": [], "metavar": "KEY=VALUE",
+                  "help": "environment variables of the main container"}),
+    (("--result",), {"metavar": "NAME", "help": "also bind the run object to NAME"}),
+    (("--name",), {"metavar": "JOB_NAME", "help": "job name prefix (default: cell)"}),
+    (("--no-wait",), {"action": "store_true",
+                      "help": "return the run at once; logs keep streaming, outputs land when "
+                              "the job ends (see run.wait())"}),
+    (("--dry-run",), {"action": "store_true",
+                      "help": "print the job definition, submission, S3 keys and container "
+                              "graph; upload and submit nothing"}),
+]
+
+
+def _setting_name(flags: tuple[str, ...], kwargs: dict[str, Any]) -> str:
+    return str(kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_"))
+
+
+def _decorate(func: F, table: list[tuple[tuple[str, ...], dict[str, Any]]], helps: bool) -> F:
+    # magic_arguments decorators apply bottom-up: reverse so help lists them in table order.
+    for flags, kwargs in reversed(table):
+        kw = dict(kwargs)
+        if helps and "help" not in kw:
+            kw["help"] = setting_help(_setting_name(flags, kwargs))
+        func = argument(*flags, **kw)(func)
+    return func
+
+
+def setting_arguments(func: F) -> F:
+    return _decorate(func, SETTING_ARGUMENTS, helps=True)
+
+
+def run_arguments(func: F) -> F:
+    return _decorate(func, RUN_ARGUMENTS, helps=False)
+
+
+def setting_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the line (options not given are absent)."""
+    values = {}
+    for flags, kwargs in SETTING_ARGUMENTS:
+        name = _setting_name(flags, kwargs)
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        inputs=tuple(args.inputs),
+        outputs=tuple(args.outputs),
+        push=tuple(args.push),
+        pull=tuple(args.pull),
+        env=tuple(args.env),
+        result=args.result,
+        name=args.name,
+        wait=not args.no_wait,
+        dry_run=args.dry_run,
+    )

@@ -1,0 +1,234 @@
+"""One ``%%aws_batch`` run: submit, follow the job and its logs, bring back what it produced.
+
+The job is followed by one background thread whatever the mode, so a blocking cell and a
+``--no-wait`` cell take the same path; a blocking cell simply waits for that thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus, WaitPacing, follow_logs
+from batchmagic.aws.livetail import LiveJobWatcher
+from batchmagic.aws.logs import LogLine, LogPoller
+from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
+from batchmagic.errors import BatchMagicError, JobFailedError
+from batchmagic.jobdef import layout
+from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.outputs import CellResult, load_pulled, parse_protocol_line
+from batchmagic.run.view import RunDisplay, wait_flushing
+from batchmagic.settings import LOG_GROUP
+
+Binder = Callable[[dict[str, Any]], None]
+
+# Status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come through
+# the live tail, and the bootstrap's last line wakes the poll for the job's end.
+FOLLOW_PACING = WaitPacing(first=0.1, most=15.0, backoff=1.5)
+
+
+class Run:
+    """A submitted run. Properties read like a finished cell: ``status``, ``exit_code`` (of the
+    main container), ``reason``, ``outputs``, ``files``, ``logs`` (main's lines), ``duration``.
+    """
+
+    def __init__(
+        self,
+        record: RunRecord,
+        clients: AwsClients,
+        display: RunDisplay,
+        *,
+        bind: Binder | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.record = record
+        self.clients = clients
+        self.location = RunLocation(record.bucket, record.run_prefix)
+        self.job_id = record.job_id
+        self.job_name = record.job_name
+        self.outputs: dict[str, Any] = {}
+        self.files: list[Path] = []
+        self.logs: list[str] = []
+        self.pulled: dict[str, Any] = {}
+        self.cell_result = CellResult()
+        self.error: BatchMagicError | None = None
+        self.snapshot: JobSnapshot | None = None
+        self._display = display
+        self._bind = bind
+        self._bound = False
+        self._ledger = ledger
+        self._job = BatchJob(clients, record.job_id)
+        self._started = record.started_at or time.time()
+        self._ended: float | None = None
+        self._done = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{record.job_id}",
+                                        daemon=True)
+
+    # --- what users read -------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """Batch's status of the job (SUBMITTED ... SUCCEEDED/FAILED), from the latest snapshot."""
+        return self.snapshot.status.value if self.snapshot else JobStatus.SUBMITTED.value
+
+    @property
+    def exit_code(self) -> int | None:
+        """The main container's exit code (None until it has stopped)."""
+        main = self.snapshot.container(layout.MAIN) if self.snapshot else None
+        return main.exit_code if main is not None else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why main (or, before main has a record, the job) stopped, as Batch says it."""
+        if self.snapshot is None:
+            return None
+        main = self.snapshot.container(layout.MAIN)
+        return (main.reason if main is not None else None) or self.snapshot.status_reason
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def duration(self) -> float | None:
+        return None if self._ended is None else self._ended - self._started
+
+    def elapsed(self) -> float:
+        return (self._ended or time.time()) - self._started
+
+    def __repr__(self) -> str:
+        return (f"<Run {self.job_name} job_id={self.job_id} status={self.status} "
+                f"exit_code={self.exit_code} files={len(self.files)} outputs={self.outputs!r}>")
+
+    # --- control ---------------------------------------------------------------------------
+    def start(self) -> Run:
+        self._display.attach(self)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the job has ended and its outputs are back; bind pulled variables.
+
+        Ctrl-C terminates the job, waits until it has stopped, then raises KeyboardInterrupt.
+        Raises JobFailedError when the cell (or the job) failed.
+        """
+        try:
+            finished = wait_flushing(self._done, self._display, timeout)
+        except KeyboardInterrupt:
+            self._display.note("interrupted: terminating the job…")
+            self.cancel("Interrupted from the notebook")
+            wait_flushing(self._done, self._display, 120)
+            raise
+        if not finished:
+            raise TimeoutError(f"job {self.job_id} still {self.status} after {timeout} s")
+        self.bind_results()
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
+        """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;
+        ``wait()`` blocks until then."""
+        if not self._done.is_set():
+            self._job.terminate(reason)
+
+    def refresh(self) -> Run:
+        """Describe the job now and update ``status`` and the exit codes."""
+        self._apply(self._job.describe())
+        return self
+
+    def bind_results(self) -> None:
+        """Bind pulled variables into the kernel once (called after the job has ended)."""
+        with self._lock:
+            if self._bound or not self._done.is_set():
+                return
+            self._bound = True
+        if self._bind is not None and self.pulled:
+            self._bind(dict(self.pulled))
+
+    # --- the background follower -------------------------------------------------------------
+    def _apply(self, snapshot: JobSnapshot) -> None:
+        self.snapshot = snapshot
+
+    def _on_lines(self, container: str, lines: list[LogLine]) -> None:
+        shown = []
+        for line in lines:
+            message = line.message.rstrip("\n")
+            if container == layout.MAIN:
+                protocol = parse_protocol_line(message)
+                if protocol is not None:
+                    self.outputs.update(protocol.get("outputs") or {})
+                    if "batchmagic" in protocol:  # the bootstrap's last line: the cell is done
+                        self._wake.set()
+                    continue
+                self.logs.append(message)
+            shown.append(message)
+        if shown:
+            self._display.lines(container, shown)
+
+    def _follow(self) -> None:
+        try:
+            poller = LogPoller.shared(self.clients)
+            snapshot = follow_logs(self._job, poller, self._on_lines, LOG_GROUP,
+                                   on_update=self._on_update,
+                                   watcher=LiveJobWatcher(self._job, poller, self._on_lines),
+                                   pacing=FOLLOW_PACING, wake=self._wake)
+            self._apply(snapshot)
+            self._collect(snapshot)
+        except BatchMagicError as error:
+            self.error = error
+        except Exception as error:  # never lose the run: report anything unexpected
+            self.error = BatchMagicError(f"following job {self.job_id} failed: {error!r}")
+        finally:
+            self._ended = time.time()
+            if self._ledger is not None:
+                self._ledger.finish(self.job_id, self.status)
+            # The display's final state must be sent before a waiting cell returns.
+            self._display.finished(self)
+            self._done.set()
+
+    def _on_update(self, snapshot: JobSnapshot) -> None:
+        self._apply(snapshot)
+        self._display.status(self)
+
+    def _collect(self, snapshot: JobSnapshot) -> None:
+        result = download_outputs(self.clients, self.location, Path(self.record.output_dir))
+        self.files = result.files
+        self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
+        self.outputs.update(self.cell_result.outputs)
+        self.pulled = load_pulled(result.internal.get(layout.PULL_FILE))
+        if not self.record.keep:
+            delete_prefix(self.clients, self.location)
+        self.error = self._failure(snapshot)
+
+    def _failure(self, snapshot: JobSnapshot) -> JobFailedError | None:
+        where = f"job {self.job_name} ({self.job_id})"
+        cell = self.cell_result
+        if cell.exception_type:
+            return JobFailedError(
+                f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "
+                f"main exited {self.exit_code}; {where}", self)
+        if snapshot.status is JobStatus.FAILED or (self.exit_code not in (0, None)):
+            parts = [f"{c.name}: exit {c.exit_code}" + (f" ({c.reason})" if c.reason else "")
+                     for c in snapshot.containers]
+            return JobFailedError(
+                f"{where} {snapshot.status.value}: {snapshot.status_reason or 'no reason given'}"
+                f" [{'; '.join(parts)}]", self)
+        if self.exit_code is None:
+            return JobFailedError(f"{where}: the main container never ran", self)
+        if cell.ok is None:
+            return JobFailedError(
+                f"{where}: no results under {self.location.out_uri} - already collected by "
+                "an earlier run or attach (the prefix is deleted unless --keep)", self)
+        missing = [n for n in self.record.pull if n not in self.pulled]
+        if missing:
+            detail = "; ".join(f"{n}: {r}" for n, r in cell.unpicklable_pull.items())
+            return JobFailedError(
+                f"--pull: the cell did not leave {', '.join(missing)}"
+                + (f" ({detail})" if detail else "") + f"; {where}", self)
+        return None

@@ -1,0 +1,171 @@
+"""Everything a run needs, checked before a single byte is uploaded or a job submitted."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from batchmagic.aws.staging import new_run_id
+from batchmagic.errors import ConfigurationError
+from batchmagic.jobdef import layout, sizes, spec
+from batchmagic.jobdef.layout import MIN_TIMEOUT_SECONDS
+from batchmagic.run import template
+from batchmagic.run.inputs import plan_inputs
+from batchmagic.runtime import runtime_files
+from batchmagic.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-run choices from the magic line that are not settings."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    push: tuple[str, ...] = ()
+    pull: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    result: str | None = None
+    name: str | None = None
+    wait: bool = True
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated run: rendered cell, files to stage, environment, container spec."""
+
+    settings: Settings
+    options: RunOptions
+    source: str
+    source_hash: str
+    job_name: str
+    run_id: str
+    input_files: list[tuple[Path, str]]
+    blobs: dict[str, bytes]
+    environment: dict[str, str]
+    output_dir: Path
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def job_spec(self) -> spec.JobSpec:
+        return spec.JobSpec.from_settings(self.settings, self.region)
+
+    @property
+    def run_prefix(self) -> str:
+        return f"{self.settings.prefix.strip('/')}/{self.settings.user}/{self.run_id}"
+
+
+def new_job_name(base: str | None) -> tuple[str, str]:
+    """A Batch-valid, sortable, unique job name and the run id inside it."""
+    run_id = new_run_id()
+    return f"{spec.sanitize_job_name(base or 'cell')[:80]}-{run_id}", run_id
+
+
+def _check_identifiers(names: tuple[str, ...], flag: str) -> None:
+    for name in names:
+        if not name.isidentifier():
+            raise ConfigurationError(f"{flag} {name!r}: not a valid Python variable name")
+
+
+def pickle_pushed(names: tuple[str, ...], namespace: Mapping[str, Any]) -> bytes | None:
+    """Pickle the pushed kernel variables, or explain which one cannot be sent and why."""
+    _check_identifiers(names, "--push")
+    if not names:
+        return None
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise ConfigurationError(
+            f"--push: {', '.join(missing)} not defined in the kernel; define it or drop it"
+        )
+    values = {}
+    for name in names:
+        try:
+            pickle.dumps(namespace[name], protocol=4)
+        except Exception as error:  # pickling raises many types: report any of them
+            raise ConfigurationError(
+                f"--push {name}: cannot be pickled ({type(error).__name__}: {error}); "
+                "push plain data (numbers, strings, lists, dicts, arrays, DataFrames) instead"
+            ) from None
+        values[name] = namespace[name]
+    return pickle.dumps(values, protocol=4)
+
+
+def check_output_patterns(patterns: tuple[str, ...]) -> None:
+    """Output patterns are relative to the work dir and may not climb out of it."""
+    for pattern in patterns:
+        path = PurePosixPath(pattern)
+        if not pattern or path.is_absolute() or ".." in path.parts:
+            raise ConfigurationError(
+                f"--outputs {pattern!r}: use a pattern relative to the work dir, e.g. '*.csv'"
+            )
+        if path.parts and path.parts[0] == layout.INTERNAL_DIR:
+            raise ConfigurationError(f"--outputs {pattern!r}: {layout.INTERNAL_DIR}/ is reserved")
+
+
+def check_output_dir(directory: Path) -> Path:
+    resolved = directory.expanduser().resolve()
+    if resolved.exists() and not resolved.is_dir():
+        raise ConfigurationError(f"--output-dir {directory}: exists and is not a directory")
+    return resolved
+
+
+def prepare(
+    source: str,
+    options: RunOptions,
+    settings: Settings,
+    *,
+    namespace: Mapping[str, Any],
+    cwd: Path,
+    region: str,
+) -> PreparedRun:
+    """Validate options, files, variables and the template; build what will be staged."""
+    sizes.validate_size(settings.platform, settings.cpu, settings.memory)
+    if settings.timeout is not None and settings.timeout < MIN_TIMEOUT_SECONDS:
+        raise ConfigurationError(
+            f"--timeout: AWS Batch needs at least {MIN_TIMEOUT_SECONDS} seconds"
+        )
+    if settings.on_shutdown not in ("leave", "terminate"):
+        raise ConfigurationError("on_shutdown must be 'leave' or 'terminate'")
+    environment = spec.validate_env(options.env)
+    _check_identifiers(options.pull, "--pull")
+    if options.result is not None:
+        _check_identifiers((options.result,), "--result")
+    check_output_patterns(options.outputs)
+    output_dir = check_output_dir(cwd / settings.output_dir)
+    job_name, run_id = new_job_name(options.name)
+    rendered = source
+    if settings.template:
+        rendered = template.render_cell(
+            source,
+            {
+                "workingDir": layout.WORK_DIR,
+                "outputDir": f"{layout.WORK_DIR}/{layout.OUTPUT_SUBDIR}",
+                "jobName": job_name,
+                "runId": run_id,
+                "env": environment,
+            },
+        )
+    template.check_python(rendered)
+    input_files = plan_inputs(options.inputs, cwd)
+    blobs = {f"{layout.INTERNAL_DIR}/{name}": data for name, data in runtime_files().items()}
+    blobs[layout.CELL_FILE] = rendered.encode()
+    pushed = pickle_pushed(options.push, namespace)
+    if pushed is not None:
+        blobs[layout.PUSH_FILE] = pushed
+    return PreparedRun(
+        settings=settings,
+        options=options,
+        source=rendered,
+        source_hash=hashlib.sha256(source.encode()).hexdigest()[:16],
+        job_name=job_name,
+        run_id=run_id,
+        input_files=input_files,
+        blobs=blobs,
+        environment=environment,
+        output_dir=output_dir,
+        region=region,
+    )

@@ -1,0 +1,123 @@
+"""From a prepared run to a submitted job: queue, job definition, uploads, SubmitJob."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchmagic.aws.clients import AwsClients, AwsTarget, explain
+from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
+from batchmagic.aws.staging import RunLocation, delete_prefix, upload
+from batchmagic.errors import ConfigurationError, SubmissionError
+from batchmagic.jobdef import spec
+from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.handle import Binder, Run
+from batchmagic.run.prepare import PreparedRun
+from batchmagic.run.view import RunDisplay
+from batchmagic.settings import MANAGED_TAG, Settings
+
+
+def run_tags(prepared: PreparedRun) -> dict[str, str]:
+    """Tags that let `%aws_batch_attach` find and finish the job from another machine."""
+    options = prepared.options
+    tags = {
+        **MANAGED_TAG,
+        "batchmagic:user": prepared.settings.user,
+        "batchmagic:bucket": prepared.settings.bucket or "",
+        "batchmagic:prefix": prepared.run_prefix,
+        "batchmagic:outputs": ",".join(options.outputs)[:256],
+        "batchmagic:pull": ",".join(options.pull)[:256],
+        "batchmagic:cell": prepared.source_hash,
+    }
+    tags.update(prepared.tags)
+    return {k: v for k, v in tags.items() if v}
+
+
+def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, Any]:
+    """The SubmitJob request of this run."""
+    location = RunLocation(prepared.settings.bucket or "", prepared.run_prefix)
+    return spec.submit_payload(
+        spec=prepared.job_spec(),
+        job_name=prepared.job_name,
+        job_queue=queue,
+        job_definition=definition,
+        in_uri=location.in_uri,
+        out_uri=location.out_uri,
+        output_patterns=prepared.options.outputs,
+        pull_names=prepared.options.pull,
+        environment=prepared.environment,
+        tags=run_tags(prepared),
+    )
+
+
+def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
+    """The prepared run with the target's settings (local mode fills in the emulator's)."""
+    if not settings.bucket:
+        raise ConfigurationError(
+            "no S3 bucket configured: run `batchmagic setup`, pass --bucket, or use --local"
+        )
+    return dataclasses.replace(prepared, settings=settings, region=settings.region or
+                               prepared.region)
+
+
+def run_record(prepared: PreparedRun, target: AwsTarget, job_id: str,
+               where: Mapping[str, str | None]) -> RunRecord:
+    """The ledger's record of a just-submitted run."""
+    settings = prepared.settings
+    return RunRecord(
+        job_id=job_id,
+        job_name=prepared.job_name,
+        region=target.region,
+        profile=target.profile,
+        endpoint_url=target.endpoint_url,
+        emulator=target.emulator,
+        bucket=settings.bucket or "",
+        run_prefix=prepared.run_prefix,
+        output_dir=str(prepared.output_dir),
+        outputs=prepared.options.outputs,
+        pull=prepared.options.pull,
+        keep=settings.keep,
+        size=f"{settings.cpu:g} vCPU, {settings.memory} MiB, {settings.platform}",
+        source_hash=prepared.source_hash,
+        notebook=where.get("notebook"),
+        cell_id=where.get("cell_id"),
+        started_at=time.time(),
+    )
+
+
+def launch(
+    prepared: PreparedRun,
+    target: AwsTarget,
+    display: RunDisplay,
+    *,
+    bind: Binder | None = None,
+    ledger: Ledger | None = None,
+    where: Mapping[str, str | None] | None = None,
+) -> Run:
+    """Create what is missing (queue, job definition), upload, submit, and start following."""
+    clients = AwsClients.shared(target)
+    settings = prepared.settings
+    queue = resolve_queue(clients, settings)
+    definition = ensure_job_definition(
+        clients, spec.job_definition_payload(prepared.job_spec())
+    )
+    location = RunLocation(settings.bucket or "", prepared.run_prefix)
+    ensure_bucket(clients, location.bucket)
+    try:
+        upload(clients, location, prepared.input_files, prepared.blobs)
+        response = clients.batch.submit_job(**submission(prepared, queue, definition))
+    except (ClientError, BotoCoreError) as error:
+        delete_prefix(clients, location)
+        raise SubmissionError(str(explain(error, "SubmitJob"))) from None
+    except BaseException:
+        # An interrupt or a staging error: leave nothing behind in S3.
+        delete_prefix(clients, location)
+        raise
+    record = run_record(prepared, target, response["jobId"], where or {})
+    if ledger is not None:
+        ledger.record(record)
+    return Run(record, clients, display, bind=bind, ledger=ledger).start()

@@ -1,0 +1,68 @@
+"""Where a run goes: the region, and AWS or the per-user local emulator.
+
+In local mode the emulator gets exactly what ``batchmagic setup`` creates in a real account
+(roles, compute environment, queue, bucket, log group), once per emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError
+
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.errors import ConfigurationError
+from batchmagic.settings import Settings
+
+# The settings that setup produced on each local emulator (by URL), so setup runs once.
+_local_settings: dict[str, dict[str, Any]] = {}
+
+
+def resolve_region(settings: Settings) -> str:
+    """The region: the setting, else the profile's / AWS_REGION's, else us-east-1."""
+    if settings.region:
+        return settings.region
+    if settings.local:
+        return "us-east-1"
+    try:
+        session_region = boto3.Session(profile_name=settings.profile).region_name
+    except BotoCoreError as error:
+        raise ConfigurationError(f"AWS profile {settings.profile!r}: {error}") from None
+    return str(session_region or "us-east-1")
+
+
+def local_target() -> AwsTarget:
+    """The per-user background emulator (started on first use, reused by later kernels)."""
+    from batchmagic.emulator.daemon import ensure_background_emulator
+
+    url = ensure_background_emulator()
+    return AwsTarget(region="us-east-1", endpoint_url=url, emulator=True)
+
+
+def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
+    """Where this run goes, and the settings completed for it.
+
+    In local mode the emulator gets exactly what `batchmagic setup` creates in a real account
+    (roles, compute environment, queue, bucket, log group), once per emulator.
+    """
+    if not settings.local:
+        target = AwsTarget(
+            region=resolve_region(settings),
+            profile=settings.profile,
+            endpoint_url=settings.endpoint_url,
+        )
+        return target, settings
+    target = local_target()
+    url = target.endpoint_url or ""
+    if url not in _local_settings:
+        from batchmagic.provision.setup import ensure_setup
+
+        result = ensure_setup(AwsClients.shared(target), region=target.region)
+        _local_settings[url] = dict(result.settings)
+    local = {
+        k: v
+        for k, v in _local_settings[url].items()
+        if k in ("bucket", "queue", "compute_environment", "execution_role", "task_role")
+    }
+    return target, settings.with_values(region=target.region, **local)

@@ -1,0 +1,37 @@
+"""What a run needs from whoever shows it: the small interface the notebook layer implements.
+
+The run layer never imports the notebook layer; ``batchmagic.notebook.display`` provides the
+text and widget displays that satisfy :class:`RunDisplay`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from batchmagic.run.handle import Run
+
+
+class RunDisplay(Protocol):
+    """Receives a run's events, from the run's background thread as well as from the cell's."""
+
+    def attach(self, run: Run) -> None: ...
+    def status(self, run: Run) -> None: ...
+    def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None: ...
+    def note(self, text: str) -> None: ...
+    def finished(self, run: Run) -> None: ...
+    def flush(self) -> None: ...
+
+
+def wait_flushing(done: threading.Event, display: RunDisplay, timeout: float | None) -> bool:
+    """Block until ``done`` while flushing queued text; short waits keep Ctrl-C prompt."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not done.wait(0.1):
+        display.flush()
+        if deadline is not None and time.monotonic() > deadline:
+            display.flush()
+            return False
+    display.flush()
+    return True

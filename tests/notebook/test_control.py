@@ -1,0 +1,105 @@
+"""Interrupts, dry runs and configuration precedence, through a real InteractiveShell."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from batchmagic.aws.clients import AwsClients
+from tests.helpers import job_count, object_count
+
+SLOW_CELL = "import os, time\nprint('pid', os.getpid(), flush=True)\ntime.sleep(120)\n"
+
+
+def _interrupt_when_running(magics: Any, found: dict[str, int]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        runs = magics.runs
+        if runs and runs[-1].logs and runs[-1].logs[0].startswith("pid "):
+            found["pid"] = int(runs[-1].logs[0].split()[1])
+            _thread.interrupt_main()
+            return
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_interrupt_terminates_the_job_and_leaves_no_process(
+    ip: Any, local_clients: AwsClients
+) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    found: dict[str, int] = {}
+    watcher = threading.Thread(target=_interrupt_when_running, args=(magics, found))
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        ip.run_cell_magic("aws_batch", "--local", SLOW_CELL)
+    watcher.join()
+    run = magics.runs[-1]
+    assert run.done
+    job = local_clients.batch.describe_jobs(jobs=[run.job_id])["jobs"][0]
+    assert job["status"] == "FAILED"
+    assert "Interrupted" in job["statusReason"]
+    assert _gone(found["pid"])
+
+
+def test_dry_run_prints_requests_and_submits_nothing(
+    ip: Any, local_clients: AwsClients, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs, objects = job_count(local_clients), object_count(local_clients)
+    ip.user_ns["params"] = {"alpha": 1}
+    result = ip.run_cell_magic(
+        "aws_batch",
+        "--local --dry-run --push params --env API_TOKEN=hunter2 MODE=fast --outputs '*.csv'",
+        "print(params)",
+    )
+    out = capsys.readouterr().out
+    assert result is None
+    assert job_count(local_clients) == jobs and object_count(local_clients) == objects
+    assert "hunter2" not in out
+    assert '"value": "****"' in out and '"value": "fast"' in out
+    for section in ("container graph", "RegisterJobDefinition", "SubmitJob", "S3 uploads"):
+        assert section in out
+    assert ".batchmagic/push.pkl" in out
+    submit = json.loads(out.split("== SubmitJob ==\n", 1)[1].split("\n\n==", 1)[0])
+    names = [c["name"] for c in submit["ecsPropertiesOverride"]["taskProperties"][0]["containers"]]
+    assert names == ["stage-in", "main", "stage-out"]
+
+
+def test_configuration_precedence(ip: Any, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    monkeypatch.setattr(magics, "cpu", 4.0)  # as ipython_config.py / %config would
+    monkeypatch.setattr(magics, "memory", 8192)
+    monkeypatch.setenv("BATCHMAGIC_MEMORY", "16384")
+    monkeypatch.setenv("BATCHMAGIC_IMAGE", "from-env:1")
+    ip.run_line_magic("aws_batch_config", "--image from-session:1")
+    settings, sources = magics.effective_settings({"timeout": 120})
+    assert (settings.cpu, sources["cpu"]) == (4.0, "config")
+    assert (settings.memory, sources["memory"]) == (16384, "environment")
+    assert (settings.image, sources["image"]) == ("from-session:1", "session")
+    assert (settings.timeout, sources["timeout"]) == (120, "cell")
+    assert sources["platform"] == "built-in"
+    capsys.readouterr()
+    ip.run_line_magic("aws_batch_config", "")
+    table = capsys.readouterr().out
+    assert "from-session:1" in table and "session" in table
+    assert any(line.startswith("memory") and "environment" in line for line in table.splitlines())
+
+
+def test_no_aws_settings_means_local_with_one_line(ip: Any,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    run = ip.run_cell_magic("aws_batch", "", "print('defaulted')")
+    assert run.logs == ["defaulted"]
+    assert "running on the local emulator" in capsys.readouterr().err

@@ -1,0 +1,88 @@
+"""Cell templating and the syntax check that runs before anything is uploaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from batchmagic.errors import ConfigurationError
+from batchmagic.run.template import check_python, render_cell
+
+CONTEXT = {"workingDir": "/work", "outputDir": "/work/.outputs", "jobName": "j", "runId": "r1"}
+
+
+def test_renders_known_names_and_keeps_trailing_newline() -> None:
+    source = 'open("{{ workingDir }}/a.txt")\nprint("{{outputDir}}", "{{ runId }}")\n'
+    assert render_cell(source, CONTEXT) == (
+        'open("/work/a.txt")\nprint("/work/.outputs", "r1")\n'
+    )
+
+
+def test_plain_python_with_braces_is_untouched() -> None:
+    source = 'd = {"a": {1, 2}}\nf"{d}"\nx = {k: v for k, v in d.items()}\n'
+    assert render_cell(source, CONTEXT) == source
+
+
+def test_unknown_name_names_the_line_and_the_way_out() -> None:
+    source = "a = 1\nb = '{{ workingDir }}'\nc = '{{ nope }}'\n"
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(source, CONTEXT)
+    message = str(info.value)
+    assert "'nope' is undefined" in message
+    assert "line 3" in message
+    assert "c = '{{ nope }}'" in message
+    assert "--no-template" in message
+    assert "workingDir" in message  # the known names are listed
+
+
+def test_fstring_escapes_break_templating_with_a_helpful_message() -> None:
+    source = 'name = "x"\nprint(f"{{{name}}}")\n'
+    with pytest.raises(ConfigurationError, match="--no-template"):
+        render_cell(source, CONTEXT)
+
+
+def test_syntax_error_names_the_line() -> None:
+    source = "x = 1\n{% for i in x %}\nprint(i)\n"
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(source, CONTEXT)
+    message = str(info.value)
+    assert "line" in message and "--no-template" in message
+    assert "endfor" in message or "end of template" in message
+
+
+def test_template_control_flow_works() -> None:
+    source = "{% for i in range(2) %}print({{ i }})\n{% endfor %}"
+    assert render_cell(source, {}) == "print(0)\nprint(1)\n"
+
+
+def test_check_python_accepts_valid_code() -> None:
+    check_python("import os\nprint(os.getcwd())\n")
+    # The kernel module's __future__ imports must not leak into the check.
+    check_python("from __future__ import annotations\nx: int = 1\n")
+
+
+def test_check_python_points_at_the_line_with_a_caret() -> None:
+    source = "a = 1\nb = 2\nprint(a b)\n"
+    with pytest.raises(ConfigurationError) as info:
+        check_python(source)
+    message = str(info.value)
+    assert "line 3" in message
+    assert "print(a b)" in message
+    assert "^" in message
+    assert "Nothing was uploaded" in message
+
+
+def test_check_python_caret_position() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python("x = = 2\n")
+    lines = str(info.value).splitlines()
+    code_line = next(line for line in lines if "x = = 2" in line)
+    caret_line = lines[lines.index(code_line) + 1]
+    assert caret_line.strip().startswith("^")
+    assert code_line[caret_line.index("^")] == "="
+
+
+def test_check_python_indentation_and_null_bytes() -> None:
+    with pytest.raises(ConfigurationError, match="IndentationError"):
+        check_python("if True:\nprint(1)\n")
+    with pytest.raises(ConfigurationError, match=r"cannot be compiled|null"):
+        check_python("x = 1\x00\n")
