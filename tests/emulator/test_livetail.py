@@ -18,13 +18,9 @@ from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError, EventStreamError
 
 from batchmagic.emulator import run_emulator
-from batchmagic.emulator.livetail import (
-    MAX_DURATION_ENV,
-    STATUS_PATH,
-    FilterPattern,
-    LiveTailApi,
-    encode_message,
-)
+from batchmagic.emulator.eventstream import encode_message
+from batchmagic.emulator.livetail import MAX_DURATION_ENV, STATUS_PATH, LiveTailApi
+from batchmagic.emulator.livetail_request import FilterPattern
 from batchmagic.emulator.logsink import LogSink
 from tests.helpers import REGION, client, single_definition, unique, wait_for, wait_job
 
