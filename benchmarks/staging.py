@@ -1,0 +1,133 @@
+"""2. Staging throughput: ``staging.upload`` / ``staging.download_outputs`` vs
+``aws s3 cp --recursive`` on the same emulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import MB, VENV_BIN, Bench, MiB, Row, cli_env, say
+
+
+def make_files(directory: Path, count: int, size: int) -> list[tuple[Path, str]]:
+    directory.mkdir(parents=True)
+    block = os.urandom(size)
+    files = []
+    for i in range(count):
+        path = directory / f"f{i:05d}.bin"
+        # Distinct contents (the first bytes differ), no compression or dedup shortcuts.
+        path.write_bytes(i.to_bytes(8, "big") + block[8:])
+        files.append((path, path.name))
+    return files
+
+
+def dir_bytes(directory: Path) -> tuple[int, int]:
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def bench_staging(bench: Bench) -> None:
+    from batchmagic.aws.clients import AwsClients
+    from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs, upload
+    from batchmagic.run.target import local_target, resolve_target
+    from batchmagic.settings import Settings
+
+    target, settings = resolve_target(Settings().with_values(local=True))
+    clients = AwsClients(target)
+    bucket = settings.bucket or ""
+    endpoint = local_target().endpoint_url or ""
+    env = cli_env(bench, endpoint)
+    aws = str(VENV_BIN / "aws")
+    quick = bench.args.quick
+    sets = [("64 x 4 MiB" if not quick else "16 x 4 MiB", 16 if quick else 64, 4 * MiB),
+            ("2000 x 4 KiB" if not quick else "500 x 4 KiB", 500 if quick else 2000, 4096)]
+    say("== 2. staging throughput: batchmagic staging vs aws s3 cp --recursive "
+        f"({bench.args.reps} rep(s), best of) ==")
+    for label, count, size in sets:
+        data = bench.root / "staging" / f"src-{count}"
+        files = make_files(data, count, size)
+        total = count * size
+        results: dict[str, list[float]] = defaultdict(list)
+        for rep in range(bench.args.reps):
+            tag = f"bench/{count}-{rep}-{os.getpid()}"
+            # batchmagic upload: keys land under <tag>/bm/in/dl/out/, which is the out/ half of
+            # RunLocation(<tag>/bm/in/dl), so download_outputs reads the very same objects.
+            up = RunLocation(bucket, f"{tag}/bm")
+            down = RunLocation(bucket, f"{tag}/bm/in/dl")
+            planned = [(path, "dl/out/" + key) for path, key in files]
+            start = time.perf_counter()
+            sent = upload(clients, up, planned, {})
+            results["bm up"].append(time.perf_counter() - start)
+            assert sent == total
+            cli_up = f"s3://{bucket}/{tag}/cli/"
+            start = time.perf_counter()
+            subprocess.run([aws, "s3", "cp", "--recursive", "--only-show-errors", str(data),
+                            cli_up], env=env, check=True)
+            results["cli up"].append(time.perf_counter() - start)
+
+            dest = bench.root / "staging" / f"bm-{count}-{rep}"
+            start = time.perf_counter()
+            got = download_outputs(clients, down, dest)
+            results["bm down"].append(time.perf_counter() - start)
+            assert len(got.files) == count and dir_bytes(dest) == (count, total), dir_bytes(dest)
+            dest_cli = bench.root / "staging" / f"cli-{count}-{rep}"
+            start = time.perf_counter()
+            subprocess.run([aws, "s3", "cp", "--recursive", "--only-show-errors",
+                            down.out_uri, str(dest_cli)], env=env, check=True)
+            results["cli down"].append(time.perf_counter() - start)
+            assert dir_bytes(dest_cli) == (count, total), dir_bytes(dest_cli)
+            shutil.rmtree(dest)
+            shutil.rmtree(dest_cli)
+            delete_prefix(clients, RunLocation(bucket, tag))
+        ceiling = server_ceiling(clients, bucket, files, f"bench/raw-{os.getpid()}")
+        shutil.rmtree(data)
+        for direction in ("up", "down"):
+            ours, cli = min(results[f"bm {direction}"]), min(results[f"cli {direction}"])
+            speedup = cli / ours
+            say(f"  {label} {direction:>4}: batchmagic {ours:.2f} s ({rate(total, count, ours)})"
+                f", aws s3 cp {cli:.2f} s ({rate(total, count, cli)}), speedup {speedup:.2f}x;"
+                f" plain boto3 calls, 16 threads: {ceiling[direction]:.2f} s")
+            name = "upload" if direction == "up" else "download"
+            bench.rows.append(Row(
+                f"{name} {label} ({total / MB:.0f} MB)",
+                f"{ours:.2f} s, {rate(total, count, ours)}",
+                f"{cli:.2f} s, {rate(total, count, cli)}",
+                f"{speedup:.2f}x faster", ">= 1.5x", speedup >= 1.5))
+
+
+def rate(total: int, count: int, seconds: float) -> str:
+    """MB/s, and files/s when the files are small (then requests, not bytes, are the limit)."""
+    if total / count >= MiB:
+        return f"{total / MB / seconds:.0f} MB/s"
+    return f"{total / MB / seconds:.1f} MB/s, {count / seconds:.0f} files/s"
+
+
+def server_ceiling(clients: Any, bucket: str, files: list[tuple[Path, str]],
+                   prefix: str) -> dict[str, float]:
+    """The same objects with bare put_object/get_object from 16 threads: the emulator's pace
+    with no transfer library at all (what any client can reach at best on this machine)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from batchmagic.aws.staging import RunLocation, delete_prefix
+
+    def put(item: tuple[Path, str]) -> None:
+        clients.s3.put_object(Bucket=bucket, Key=f"{prefix}/{item[1]}", Body=item[0].read_bytes())
+
+    def get(item: tuple[Path, str]) -> None:
+        clients.s3.get_object(Bucket=bucket, Key=f"{prefix}/{item[1]}")["Body"].read()
+
+    out = {}
+    for direction, fn in (("up", put), ("down", get)):
+        start = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(fn, files))
+        out[direction] = time.perf_counter() - start
+    delete_prefix(clients, RunLocation(bucket, prefix))
+    return out
+
+
