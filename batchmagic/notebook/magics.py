@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitType, Unicode
 
 from batchmagic.aws.clients import AwsClients
@@ -21,6 +21,7 @@ from batchmagic.notebook.display import Rendered, make_display
 from batchmagic.notebook.format import run_table_html
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
+from batchmagic.notebook.line import parse_line
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.handle import Run
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
@@ -145,7 +146,7 @@ class AwsBatchMagics(Magics):
         Set defaults with ``%aws_batch_config``; see runs with ``%aws_batch_jobs``; resume one
         after a kernel restart with ``%aws_batch_attach JOB_ID``.
         """
-        args = parse_argstring(self.aws_batch, line)
+        args = parse_line(self.aws_batch, line)
         run_options = opts.run_options(args)
         settings, sources = self.effective_settings(opts.setting_values(args))
         if settings.local and sources["local"].startswith("default"):
@@ -189,13 +190,16 @@ class AwsBatchMagics(Magics):
         IPython config (``%config AwsBatchMagics.bucket = ...``) > ``batchmagic setup``'s
         settings file > built-in defaults.
         """
-        args = parse_argstring(self.aws_batch_config, line)
-        values = opts.setting_values(args)
-        if values:
+        args = parse_line(self.aws_batch_config, line)
+        values, resets = opts.setting_values(args), opts.reset_names(args)
+        if values or resets:
             self.effective_settings(values)  # validates the values before keeping them
             self.layers.session.update(values)
+            for name in resets:  # `--image ''`: back to what the lower layers say
+                self.layers.session.pop(name, None)
             print("batchmagic session defaults: "
-                  + ", ".join(f"{k}={v!r}" for k, v in sorted(values.items())))
+                  + ", ".join([f"{k}={v!r}" for k, v in sorted(values.items())]
+                              + [f"{name} reset" for name in resets]))
             return
         settings, sources = self.effective_settings({})
         width = max(len(n) for n in SETTING_NAMES)
@@ -209,7 +213,7 @@ class AwsBatchMagics(Magics):
     @line_magic
     def aws_batch_jobs(self, line: str) -> JobsTable:
         """Recent batchmagic runs (newest first) with their live status."""
-        args = parse_argstring(self.aws_batch_jobs, line)
+        args = parse_line(self.aws_batch_jobs, line)
         return JobsTable(jobs_rows(self.ledger, args.limit))
 
     @magic_arguments()
@@ -221,7 +225,7 @@ class AwsBatchMagics(Magics):
         """Re-attach to a run (after a kernel restart, or from another machine with its job id):
         re-stream its logs from the start, wait for it, download its output files and bind its
         pulled variables, exactly as the original cell would have."""
-        args = parse_argstring(self.aws_batch_attach, line)
+        args = parse_line(self.aws_batch_attach, line)
         settings, _ = self.effective_settings({})
         fallback = resolve_target(settings)[0]
         record, clients = find_record(self.ledger, args.job, fallback,
@@ -242,7 +246,7 @@ class AwsBatchMagics(Magics):
         from batchmagic.provision.doctor import run_doctor
         from batchmagic.provision.report import render_checks_html, render_checks_text
 
-        args = parse_argstring(self.aws_batch_doctor, line)
+        args = parse_line(self.aws_batch_doctor, line)
         settings, _ = self.effective_settings(opts.setting_values(args))
         target, settings = resolve_target(settings)
         checks = run_doctor(AwsClients.shared(target), settings)

@@ -84,14 +84,21 @@ def run_arguments(func: F) -> F:
 
 
 def setting_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the line (options not given are absent)."""
+    """The settings given on the line (options not given, or given as ``''``, are absent:
+    an empty value means "not set here", so the lower layers' value applies)."""
     values = {}
     for flags, kwargs in SETTING_ARGUMENTS:
         name = _setting_name(flags, kwargs)
         value = getattr(args, name, None)
-        if value is not None:
+        if value is not None and value != "":
             values[name] = value
     return values
+
+
+def reset_names(args: argparse.Namespace) -> list[str]:
+    """Settings given as an empty value (``--image ''``)."""
+    return [name for flags, kwargs in SETTING_ARGUMENTS
+            if getattr(args, name := _setting_name(flags, kwargs), None) == ""]
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:

@@ -20,7 +20,12 @@ from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
-from batchmagic.run.outputs import CellResult, load_pulled, parse_protocol_line
+from batchmagic.run.outputs import (
+    CellResult,
+    load_pulled,
+    parse_protocol_line,
+    unmatched_patterns,
+)
 from batchmagic.run.view import RunDisplay, wait_flushing
 from batchmagic.settings import LOG_GROUP
 
@@ -54,6 +59,7 @@ class Run:
         self.files: list[Path] = []
         self.logs: list[str] = []
         self.pulled: dict[str, Any] = {}
+        self.warnings: list[str] = []
         self.cell_result = CellResult()
         self.error: BatchMagicError | None = None
         self.snapshot: JobSnapshot | None = None
@@ -205,6 +211,11 @@ class Run:
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
         self.error = self._failure(snapshot)
+        if self.error is None:
+            output_dir = Path(self.record.output_dir)
+            self.warnings += unmatched_patterns(self.record.outputs, output_dir, self.files)
+        for warning in self.warnings:
+            self._display.note(f"warning: {warning}")
 
     def _failure(self, snapshot: JobSnapshot) -> JobFailedError | None:
         where = f"job {self.job_name} ({self.job_id})"

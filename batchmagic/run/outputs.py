@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Kestra's protocol: a line `::{"outputs": {...}}::` printed by the script.
@@ -61,3 +64,22 @@ def load_pulled(data: bytes | None) -> dict[str, Any]:
     # Safe to unpickle: written by this run's own bootstrap into our own run prefix.
     values = pickle.loads(data)
     return dict(values) if isinstance(values, dict) else {}
+
+
+def unmatched_patterns(patterns: tuple[str, ...], output_dir: Path, files: list[Path]
+                       ) -> list[str]:
+    """One warning per ``--outputs`` pattern that brought no file back.
+
+    The stage-out container's AWS CLI matches ``--include`` filters with ``fnmatch`` against the
+    path under the work dir (``*`` also matches ``/``); the downloaded files keep that path under
+    ``output_dir``, so the same match tells which patterns found nothing.
+    """
+    root = Path(os.path.realpath(output_dir))
+    names = []
+    for path in files:
+        try:
+            names.append(path.relative_to(root).as_posix())
+        except ValueError:
+            continue
+    return [f"--outputs {pattern!r} matched no file in the work dir; nothing came back for it"
+            for pattern in patterns if not any(fnmatch.fnmatch(n, pattern) for n in names)]
