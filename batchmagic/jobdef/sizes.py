@@ -20,6 +20,14 @@ VCPU/MEMORY.
   sidecars run strictly before and after ``main`` (dependsOn), ``main`` in practice has the whole
   task's CPU. The sidecar slice is ``min(0.125, cpu / 4)`` vCPU: a multiple of 1/1024 vCPU, so it
   converts to whole ECS CPU units (Kestra's 0.1 would be 102.4 units).
+- on EC2, every container's VCPU must be a whole number of at least 1: botocore's Batch model
+  (``ResourceRequirement.value``, type VCPU: "For Amazon EC2 resources, you must specify at least
+  one vCPU"), and AWS refuses fractions ("Value 1.0 for type VCPU in resourceRequirement is not
+  valid"); the user guide's multi-container EC2 scenario (``multi-container-jobs-scenarios``)
+  gives each container whole vCPUs too. So on EC2 each sidecar reserves 1 vCPU and ``main``
+  the rest: the smallest EC2 job is 3 vCPUs (``--cpu 3 --memory 512``). On EC2 a vCPU is a
+  placement reservation and a CPU-shares weight, not a cap, so ``main`` can still use the idle
+  sidecars' share of the instance while they wait.
 - memory per container is a hard limit, so it matters: each sidecar gets ``memory / 16`` MiB,
   clamped to 128..512 (the AWS CLI copying files needs roughly 100 MiB; Kestra uses 128), and
   ``main`` keeps the rest (at least 87.5% of the task).
@@ -43,6 +51,10 @@ FARGATE_MEMORY: dict[float, tuple[int, ...]] = {
     8.0: tuple(range(16384, 61440 + 1, 4096)),
     16.0: tuple(range(32768, 122880 + 1, 8192)),
 }
+
+# Whole vCPUs per container on EC2 (see the module doc): one per sidecar, at least one for main.
+EC2_SIDECAR_VCPU = 1
+EC2_MIN_VCPU = 3
 
 # Batch's documented floor: "You must specify at least 4 MiB of memory for a job". A job below a
 # few hundred MiB cannot run the AWS CLI sidecars, so ask for something useful.
@@ -94,10 +106,16 @@ def _validate_fargate(cpu: float, memory: int) -> None:
 
 
 def _validate_ec2(cpu: float, memory: int) -> None:
-    if cpu < 1 or float(cpu) != int(cpu):
+    if float(cpu) != int(cpu):
         raise ConfigurationError(
-            f"EC2 jobs need whole vCPUs (1, 2, 3, ...), not {_format_cpu(cpu)}: "
-            "use an integer --cpu, or --platform fargate for fractional sizes."
+            f"EC2 jobs need whole vCPUs, not {_format_cpu(cpu)}: use an integer --cpu "
+            f"(at least {EC2_MIN_VCPU}), or --platform fargate for fractional sizes."
+        )
+    if cpu < EC2_MIN_VCPU:
+        raise ConfigurationError(
+            f"--cpu {_format_cpu(cpu)} is too small for an EC2 job: each of its three containers "
+            f"needs a whole vCPU on EC2, so use --cpu {EC2_MIN_VCPU} or more (or --platform "
+            "fargate, whose smallest job is 0.25 vCPU)."
         )
     if memory < EC2_MIN_MEMORY:
         raise ConfigurationError(
@@ -106,9 +124,9 @@ def _validate_ec2(cpu: float, memory: int) -> None:
         )
 
 
-def sidecar_size(cpu: float, memory: int) -> tuple[float, int]:
+def sidecar_size(cpu: float, memory: int, platform: str = "fargate") -> tuple[float, int]:
     """The (vCPU, MiB) slice each of the two sidecars gets from a job of ``cpu``/``memory``."""
-    sidecar_cpu = min(SIDECAR_MAX_VCPU, cpu / 4)
+    sidecar_cpu = EC2_SIDECAR_VCPU if platform == "ec2" else min(SIDECAR_MAX_VCPU, cpu / 4)
     sidecar_memory = min(SIDECAR_MAX_MEMORY, max(SIDECAR_MIN_MEMORY, memory // 16))
     return sidecar_cpu, sidecar_memory
 
@@ -119,7 +137,7 @@ def container_sizes(platform: str, cpu: float, memory: int) -> dict[str, tuple[s
     Validates the size first (ConfigurationError).
     """
     validate_size(platform, cpu, memory)
-    side_cpu, side_memory = sidecar_size(cpu, memory)
+    side_cpu, side_memory = sidecar_size(cpu, memory, platform)
     main_cpu = cpu - 2 * side_cpu
     main_memory = memory - 2 * side_memory
     side = (_format_cpu(side_cpu), str(side_memory))

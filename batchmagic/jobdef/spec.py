@@ -35,7 +35,7 @@ from batchmagic.jobdef.layout import (
     VOLUME_NAME,
     WORK_DIR,
 )
-from batchmagic.jobdef.sizes import container_sizes, validate_size
+from batchmagic.jobdef.sizes import EC2_MIN_VCPU, container_sizes, validate_size
 from batchmagic.settings import MANAGED_TAG, Settings
 
 MAIN_COMMAND = ["python", f"{WORK_DIR}/{INTERNAL_DIR}/bootstrap.py"]
@@ -146,7 +146,7 @@ def _baseline_sizes(platform: str) -> dict[str, tuple[str, str]]:
     """
     if platform == "fargate":
         return container_sizes(platform, 0.25, 512)
-    return container_sizes(platform, 1, 2048)
+    return container_sizes(platform, EC2_MIN_VCPU, 2048)
 
 
 def _definition_body(spec: JobSpec) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def test_ec2_needs_whole_vcpus() -> None:
     with pytest.raises(ConfigurationError, match="whole vCPUs"):
         validate_size("ec2", 0.5, 2048)
     with pytest.raises(ConfigurationError, match="at least"):
-        validate_size("ec2", 1, 100)
+        validate_size("ec2", 3, 100)
 
 
 def test_unknown_platform() -> None:
@@ -86,7 +86,7 @@ def test_default_split() -> None:
         STAGE_OUT: ("0.125", "128"),
     }
     assert container_sizes("fargate", 0.25, 512)[MAIN] == ("0.125", "256")
-    assert container_sizes("ec2", 4, 16384)[STAGE_IN] == ("0.125", "512")
+    assert container_sizes("ec2", 4, 16384)[STAGE_IN] == ("1", "512")
 
 
 def test_container_sizes_validates() -> None:

@@ -59,9 +59,9 @@ def containers_of(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_from_settings_copies_values() -> None:
-    settings = Settings(cpu=2, memory=4096, platform="EC2", timeout=600, image="img")
+    settings = Settings(cpu=4, memory=4096, platform="EC2", timeout=600, image="img")
     job_spec = spec.JobSpec.from_settings(settings, "us-west-2")
-    assert (job_spec.cpu, job_spec.memory, job_spec.platform) == (2.0, 4096, "ec2")
+    assert (job_spec.cpu, job_spec.memory, job_spec.platform) == (4.0, 4096, "ec2")
     assert job_spec.region == "us-west-2" and job_spec.timeout == 600
     assert job_spec.sidecar_image == settings.sidecar_image
 
@@ -71,7 +71,7 @@ def test_from_settings_copies_values() -> None:
     [
         ({"memory": 1000}, "Fargate does not offer"),
         ({"ephemeral_storage": 10}, "21-200"),
-        ({"ephemeral_storage": 50, "platform": "ec2"}, "only applies to Fargate"),
+        ({"ephemeral_storage": 50, "platform": "ec2", "cpu": 3}, "only applies to Fargate"),
         ({"timeout": 30}, "at least 60"),
     ],
 )
@@ -145,7 +145,7 @@ def test_definition_sizes_add_up_to_a_valid_fargate_task() -> None:
 
 
 def test_ec2_definition_has_no_fargate_only_fields() -> None:
-    payload = spec.job_definition_payload(make_spec(platform="ec2", cpu=2.0, memory=4096))
+    payload = spec.job_definition_payload(make_spec(platform="ec2", cpu=4.0, memory=4096))
     (task,) = payload["ecsProperties"]["taskProperties"]
     assert payload["platformCapabilities"] == ["EC2"]
     assert "networkConfiguration" not in task and "ephemeralStorage" not in task
@@ -167,7 +167,7 @@ def test_definition_name_is_stable_and_content_addressed() -> None:
         make_spec(image="python:3.12"),
         make_spec(sidecar_image="amazon/aws-cli:2.15.0"),
         make_spec(task_role="arn:aws:iam::123456789012:role/other"),
-        make_spec(platform="ec2"),
+        make_spec(platform="ec2", cpu=3.0),
         make_spec(ephemeral_storage=30),
     ]
     names = {spec.job_definition_name(s) for s in [base, *others]}
