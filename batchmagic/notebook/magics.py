@@ -15,15 +15,19 @@ from traitlets import Bool, Float, Integer, TraitType, Unicode
 from batchmagic.aws.clients import AwsClients
 from batchmagic.config import ConfigLayers
 from batchmagic.ledger import Ledger
+from batchmagic.notebook import mapoptions as mapopts
 from batchmagic.notebook import options as opts
 from batchmagic.notebook.attach import find_record
 from batchmagic.notebook.display import Rendered, make_display
+from batchmagic.notebook.format import run_table_html
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
-from batchmagic.notebook.shown import ShownRuns
+from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.run.dryrun import dry_run_report
+from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
+from batchmagic.run.maprun import MapRun
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import resolve_region, resolve_target
@@ -72,11 +76,8 @@ class AwsBatchMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.layers = ConfigLayers()
-        self.runs: list[Run] = []
-        """Runs whose pulled variables are not bound yet (finished ones are let go)."""
-        self.shown = ShownRuns(shell)
+        self.runs: list[Run | MapRun] = []
         self.ledger = Ledger()
-        self._told_local = False
         if shell is not None:
             # --no-wait runs bind their pulled variables before the first cell that runs after
             # the job has ended (never in the middle of a cell), or at run.wait().
@@ -84,11 +85,9 @@ class AwsBatchMagics(Magics):
         atexit.register(self._on_shutdown)
 
     def _bind_finished_runs(self, *_args: Any) -> None:
-        # Like IPython's %%script background processes (_gc_bg_processes): a finished run is
-        # bound once, then dropped, so a long session does not keep every run's logs alive.
-        for run in [run for run in self.runs if run.done]:
-            run.bind_results()
-            self.runs.remove(run)
+        for run in self.runs:
+            if run.done:
+                run.bind_results()
 
     def _on_shutdown(self) -> None:
         active = [run for run in self.runs if not run.done]
@@ -129,11 +128,12 @@ class AwsBatchMagics(Magics):
         self.namespace.update(values)
 
     # --- %%aws_batch ------------------------------------------------------------------------
-    @magic_arguments(name="%aws_batch")  # the usage line reads %%aws_batch
+    @magic_arguments()
     @opts.run_arguments
+    @mapopts.map_arguments
     @opts.setting_arguments
     @cell_magic
-    def aws_batch(self, line: str, cell: str) -> Run | None:
+    def aws_batch(self, line: str, cell: str) -> Run | MapRun | None:
         """Run this cell as a three-container AWS Batch job and bring its results back.
 
         The cell runs in the ``main`` container, in the job's work dir (relative paths work);
@@ -153,19 +153,21 @@ class AwsBatchMagics(Magics):
         """
         args = parse_line(self.aws_batch, line)
         run_options = opts.run_options(args)
+        map_options = mapopts.map_options(args)
+        check_map_options(map_options, run_options.push, run_options.pull)
         settings, sources = self.effective_settings(opts.setting_values(args))
-        if settings.local and sources["local"].startswith("default") and not self._told_local:
-            self._told_local = True  # once per kernel
+        if settings.local and sources["local"].startswith("default"):
             print("batchmagic: no AWS settings configured, running on the local emulator "
                   "(`batchmagic setup` configures AWS).", file=sys.stderr)
+        if map_options.enabled:
+            return run_map(self, cell, run_options, map_options, settings)
         prepared = self._prepare(cell, run_options, settings)
         if run_options.dry_run:
             print(dry_run_report(prepared))
             return None
-        run = self._launch(prepared)
+        run = self._launch(prepared, retries=map_options.retries)
         if run_options.wait:
             run.wait()
-            self.runs.remove(run)  # its results are bound
         else:
             print(f"batchmagic: {run.job_name} runs in the background; run.wait() blocks until it "
                   f"ends, %aws_batch_attach {run.job_id} resumes it after a kernel restart.")
@@ -175,13 +177,13 @@ class AwsBatchMagics(Magics):
         return prepare(cell, run_options, settings, namespace=self.namespace,
                        cwd=Path.cwd(), region=resolve_region(settings))
 
-    def _launch(self, prepared: PreparedRun) -> Run:
+    def _launch(self, prepared: PreparedRun, retries: int = 0) -> Run:
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
         run = launch(prepared, target, make_display(self.display_mode), bind=self._bind,
-                     ledger=self.ledger, where=self._where())
+                     ledger=self.ledger, where=self._where(),
+                     adjust=(lambda payload: with_retries(payload, retries)) if retries else None)
         self.runs.append(run)
-        self.shown.add(run)
         if prepared.options.result:
             self.namespace[prepared.options.result] = run
         return run
@@ -229,7 +231,7 @@ class AwsBatchMagics(Magics):
     @argument("--result", metavar="NAME", help="also bind the run object to NAME")
     @argument("--no-wait", action="store_true", help="return at once; outputs land at the end")
     @line_magic
-    def aws_batch_attach(self, line: str) -> Run:
+    def aws_batch_attach(self, line: str) -> Run | MapRun:
         """Re-attach to a run (after a kernel restart, or from another machine with its job id):
         re-stream its logs from the start, wait for it, download its output files and bind its
         pulled variables, exactly as the original cell would have."""
@@ -238,17 +240,17 @@ class AwsBatchMagics(Magics):
         fallback = resolve_target(settings)[0]
         record, clients = find_record(self.ledger, args.job, fallback,
                                       Path.cwd() / settings.output_dir)
-        run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
-                  ledger=self.ledger).start()
-        self.runs.append(run)
-        self.shown.add(run)
+        plan = map_plan_of(clients, record)
+        run: Run | MapRun
+        if plan is not None:
+            run = attach_map(self, record, clients, plan)
+        else:
+            run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
+                      ledger=self.ledger).start()
+            self.runs.append(run)
         if args.result:
             self.namespace[args.result] = run
-        if args.no_wait:
-            return run
-        run.wait()
-        self.runs.remove(run)
-        return run
+        return run if args.no_wait else run.wait()
 
     @magic_arguments()
     @opts.setting_arguments
@@ -267,6 +269,7 @@ class AwsBatchMagics(Magics):
 
 
 def register(shell: Any) -> None:
-    magics = AwsBatchMagics(shell)
-    shell.register_magics(magics)
-    magics.shown.register()
+    shell.register_magics(AwsBatchMagics(shell))
+    # A run returned by a cell shows as a table; the run layer itself knows nothing of HTML.
+    html_formatter = shell.display_formatter.formatters["text/html"]
+    html_formatter.for_type(Run, run_table_html)

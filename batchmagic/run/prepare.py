@@ -113,6 +113,18 @@ def check_output_dir(directory: Path) -> Path:
     return resolved
 
 
+def template_context(job_name: str, run_id: str,
+                     environment: Mapping[str, str]) -> dict[str, Any]:
+    """The names a cell template sees (README: "Inside the cell")."""
+    return {
+        "workingDir": layout.WORK_DIR,
+        "outputDir": f"{layout.WORK_DIR}/{layout.OUTPUT_SUBDIR}",
+        "jobName": job_name,
+        "runId": run_id,
+        "env": environment,
+    }
+
+
 def prepare(
     source: str,
     options: RunOptions,
@@ -121,8 +133,12 @@ def prepare(
     namespace: Mapping[str, Any],
     cwd: Path,
     region: str,
+    extra_context: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
-    """Validate options, files, variables and the template; build what will be staged."""
+    """Validate options, files, variables and the template; build what will be staged.
+
+    ``extra_context`` adds template names (a --map run renders with its first item).
+    """
     sizes.validate_size(settings.platform, settings.cpu, settings.memory)
     if settings.timeout is not None and settings.timeout < MIN_TIMEOUT_SECONDS:
         raise ConfigurationError(
@@ -139,16 +155,8 @@ def prepare(
     job_name, run_id = new_job_name(options.name)
     rendered = source
     if settings.template:
-        rendered = template.render_cell(
-            source,
-            {
-                "workingDir": layout.WORK_DIR,
-                "outputDir": f"{layout.WORK_DIR}/{layout.OUTPUT_SUBDIR}",
-                "jobName": job_name,
-                "runId": run_id,
-                "env": environment,
-            },
-        )
+        context = {**template_context(job_name, run_id, environment), **(extra_context or {})}
+        rendered = template.render_cell(source, context)
     template.check_python(rendered)
     input_files = plan_inputs(options.inputs, cwd)
     blobs = {f"{layout.INTERNAL_DIR}/{name}": data for name, data in runtime_files().items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -89,16 +89,20 @@ def run_record(prepared: PreparedRun, target: AwsTarget, job_id: str,
     )
 
 
-def launch(
+PayloadHook = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def submit_prepared(
     prepared: PreparedRun,
     target: AwsTarget,
-    display: RunDisplay,
     *,
-    bind: Binder | None = None,
-    ledger: Ledger | None = None,
+    adjust: PayloadHook | None = None,
     where: Mapping[str, str | None] | None = None,
-) -> Run:
-    """Create what is missing (queue, job definition), upload, submit, and start following."""
+) -> tuple[AwsClients, RunRecord]:
+    """Create what is missing (queue, job definition), upload, submit; the run's record.
+
+    ``adjust`` changes the SubmitJob request last (array size, retry strategy).
+    """
     clients = AwsClients.shared(target)
     settings = prepared.settings
     queue = resolve_queue(clients, settings)
@@ -109,7 +113,8 @@ def launch(
     ensure_bucket(clients, location.bucket)
     try:
         upload(clients, location, prepared.input_files, prepared.blobs)
-        response = clients.batch.submit_job(**submission(prepared, queue, definition))
+        payload = submission(prepared, queue, definition)
+        response = clients.batch.submit_job(**(adjust(payload) if adjust else payload))
     except (ClientError, BotoCoreError) as error:
         delete_prefix(clients, location)
         raise SubmissionError(str(explain(error, "SubmitJob"))) from None
@@ -117,7 +122,21 @@ def launch(
         # An interrupt or a staging error: leave nothing behind in S3.
         delete_prefix(clients, location)
         raise
-    record = run_record(prepared, target, response["jobId"], where or {})
+    return clients, run_record(prepared, target, response["jobId"], where or {})
+
+
+def launch(
+    prepared: PreparedRun,
+    target: AwsTarget,
+    display: RunDisplay,
+    *,
+    bind: Binder | None = None,
+    ledger: Ledger | None = None,
+    where: Mapping[str, str | None] | None = None,
+    adjust: PayloadHook | None = None,
+) -> Run:
+    """Submit the run (see submit_prepared), record it, and start following it."""
+    clients, record = submit_prepared(prepared, target, adjust=adjust, where=where)
     if ledger is not None:
         ledger.record(record)
     return Run(record, clients, display, bind=bind, ledger=ledger).start()

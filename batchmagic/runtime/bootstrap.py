@@ -143,6 +143,8 @@ class Run:
         if not os.path.isfile(os.path.join(self.internal, "cell.py")):
             self.internal = HERE
         self.cell_path = os.path.join(self.internal, "cell.py")
+        # Where result.json and pull.pkl go (a --map item writes into its own directory).
+        self.results_dir = self.internal
         self.pull_names = [
             name.strip()
             for name in os.environ.get("BATCHMAGIC_PULL", "").split(",")
@@ -165,7 +167,8 @@ class Run:
         # `python bootstrap.py` puts this directory first on sys.path; move it last so that a
         # real `kestra` package in the image wins over the stand-in, and let the cell import
         # modules from the work dir, like a script run there.
-        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+        ours = (HERE, self.workdir)
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") not in ours]
         sys.path.insert(0, self.workdir)
         sys.path.append(HERE)
         module = types.ModuleType("__main__")
@@ -243,7 +246,7 @@ class Run:
                 values[name] = self.namespace[name]
             else:
                 self.missing_pull.append(name)
-        path = os.path.join(self.internal, "pull.pkl")
+        path = os.path.join(self.results_dir, "pull.pkl")
         tmp = f"{path}.tmp{os.getpid()}"
         try:
             # Streamed to disk: large values are not held twice in memory.
@@ -279,7 +282,7 @@ class Run:
             "unpicklable_pull": self.unpicklable_pull,
         }
         data = json.dumps(result, default=str, indent=2).encode("utf-8")
-        _atomic_write(os.path.join(self.internal, "result.json"), data)
+        _atomic_write(os.path.join(self.results_dir, "result.json"), data)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -292,7 +295,7 @@ def _ignore_sigterm() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
+def collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
     outputs = dict(scanner.outputs)
     standin = sys.modules.get("kestra")
     collected = getattr(standin, "_collected", None)
@@ -302,11 +305,17 @@ def _collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
 
 
 def main() -> int:
+    with contextlib.suppress(ValueError):  # only outside the main thread
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    if os.environ.get("BATCHMAGIC_MAP_AS"):
+        # One child of a --map array job: the cell runs once per item this child owns.
+        sys.modules.setdefault("bootstrap", sys.modules[__name__])  # one JobTerminated class
+        import mapchild  # type: ignore[import-not-found]
+
+        return int(mapchild.main())
     run = Run()
     scanner = OutputScanner(sys.stdout)
     sys.stdout = scanner
-    with contextlib.suppress(ValueError):  # only outside the main thread
-        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         run.prepare()
         run.load_pushed()
@@ -324,7 +333,7 @@ def main() -> int:
     except BaseException as error:  # e.g. disk full: report it, still write the result
         if run.ok:
             run.record_exception(error)
-    run.write_result(_collected_outputs(scanner))
+    run.write_result(collected_outputs(scanner))
     sys.stderr.flush()
     # The last line: tells the kernel (which hides protocol lines) that the cell is done, so it
     # looks for the job's end now rather than at its next, slower status poll.
