@@ -15,10 +15,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="start (or reuse) the per-user background emulator and print its URL")
     mode.add_argument("--stop", action="store_true",
                       help="stop the per-user background emulator")
+    parser.add_argument("--faults", default=None, metavar="SPEC",
+                        help="inject latency and failures, e.g. \"latency=150ms±50,throttle=0.2,"
+                             "error=0.05,reset=0.02,after=0.5,seed=7\" (default: "
+                             "$BATCHMAGIC_EMULATOR_FAULTS; see the emulator README)")
     parser.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.faults and (args.background or args.stop):
+        print("batchmagic emulator: --faults applies to a foreground emulator "
+              "(or set BATCHMAGIC_EMULATOR_FAULTS before the background one starts)")
+        return 2
     if args.background:
         from batchmagic.emulator.daemon import ensure_background_emulator
 
@@ -31,18 +39,26 @@ def run(args: argparse.Namespace) -> int:
         stopped = stop_background_emulator()
         print("stopped the background emulator" if stopped else "no background emulator")
         return 0
-    return serve(args.host, args.port, args.state_file)
+    return serve(args.host, args.port, args.state_file, args.faults)
 
 
-def serve(host: str, port: int, state_file: str | None) -> int:
+def serve(host: str, port: int, state_file: str | None, faults: str | None = None) -> int:
     """Serve in the foreground until SIGINT or SIGTERM."""
+    import os
     import signal
     import threading
     from pathlib import Path
 
+    from batchmagic.emulator.faults import FaultSpec, FaultSpecError
     from batchmagic.emulator.server import EmulatorServer
 
-    server = EmulatorServer(host, port)
+    try:
+        text = faults or os.environ.get("BATCHMAGIC_EMULATOR_FAULTS", "")
+        spec = FaultSpec.parse(text) if text else None
+    except FaultSpecError as error:
+        print(f"batchmagic emulator: {error}")
+        return 2
+    server = EmulatorServer(host, port, faults=spec)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -54,6 +70,8 @@ def serve(host: str, port: int, state_file: str | None) -> int:
             write_state(server.url, Path(state_file))
         print(f"batchmagic emulator at {server.url}  (export AWS_ENDPOINT_URL={server.url})",
               flush=True)
+        if spec is not None:
+            print(f"injecting faults: {spec.describe()}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -39,7 +39,8 @@ from pathlib import Path
 # Images whose entrypoint is `aws` (the command holds only the CLI's arguments).
 _AWS_CLI_IMAGES = ("public.ecr.aws/aws-cli/aws-cli", "amazon/aws-cli", "aws-cli/aws-cli")
 _PYTHON_NAMES = re.compile(r"^python(3(\.\d+)?)?$")
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "batchmagic", "AWS_SECRET_ACCESS_KEY": "batchmagic"}
+# A key of their own tells the jobs' requests apart (faults.py spares them unless asked).
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "batchmagic-job", "AWS_SECRET_ACCESS_KEY": "batchmagic"}
 
 
 def image_repository(image: str) -> str:

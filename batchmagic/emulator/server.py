@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
+from batchmagic.emulator.faults import FaultInjector, FaultSpec
 from batchmagic.emulator.livetail import LiveTailApi
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -85,10 +86,12 @@ class EmulatorServer:
     """A threaded werkzeug server for the dispatcher, started and stopped from Python."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 min_timeout_s: int | None = None) -> None:
+                 min_timeout_s: int | None = None, faults: FaultSpec | None = None) -> None:
         self.host = host
         self.port = port
         self.min_timeout_s = min_timeout_s
+        self.faults = faults
+        self.fault_injector: FaultInjector | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.batch: BatchApi | None = None
@@ -112,9 +115,14 @@ class EmulatorServer:
         # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
         batch = BatchApi(self.min_timeout_s)
         info: dict[str, Any] = {"python": sys.executable}
-        self._server = make_server(self.host, self.port, Dispatcher(batch, moto_app, info,
-                                                                   self.live_tail),
-                                   threaded=True, request_handler=handler)
+        app: WsgiApp = Dispatcher(batch, moto_app, info, self.live_tail)
+        if self.faults is not None:
+            # A layer of its own, in front of everything but the health check.
+            self.fault_injector = FaultInjector(app, self.faults, exempt_paths=(HEALTH_PATH,))
+            info["faults"] = self.faults.describe()
+            app = self.fault_injector
+        self._server = make_server(self.host, self.port, app, threaded=True,
+                                   request_handler=handler)
         batch.start(self.url)
         info["url"] = self.url
         self.batch = batch
