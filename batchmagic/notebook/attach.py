@@ -1,7 +1,8 @@
 """Resume a job after a kernel restart, or from another machine with only its job id.
 
-The ledger knows everything about runs started on this machine; for any other job the tags
-batchmagic puts on every job (bucket, run prefix, outputs, pulled names) are enough.
+The ledger knows everything about runs started on this machine; for any other job, the job's
+tags (bucket and run prefix) lead to the run's manifest in S3 (outputs, pulled names, output
+dir), which is enough.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batchmagic.aws.clients import AwsClients, AwsTarget, explain
 from batchmagic.errors import ConfigurationError
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.manifest import RunManifest, read_manifest
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item for item in value.split(",") if item)
+
+
+def _manifest_from_old_tags(job: dict[str, Any], tags: dict[str, str]) -> RunManifest:
+    """Runs collected without --keep have no manifest left; jobs of earlier versions kept
+    their (glob-free) outputs and pulled names in tags."""
+    prefix = tags["batchmagic:prefix"]
+    return RunManifest(job_name=job["jobName"], run_id=prefix.rsplit("/", 1)[-1],
+                       user=tags.get("batchmagic:user", ""),
+                       outputs=_split(tags.get("batchmagic:outputs", "")),
+                       pull=_split(tags.get("batchmagic:pull", "")))
 
 
 def record_from_job(clients: AwsClients, job_id: str, output_dir: Path) -> RunRecord:
@@ -37,6 +49,11 @@ def record_from_job(clients: AwsClients, job_id: str, output_dir: Path) -> RunRe
     if "batchmagic:prefix" not in tags or "batchmagic:bucket" not in tags:
         raise ConfigurationError(f"job {job_id} was not started by batchmagic (no batchmagic tags)")
     target = clients.target
+    bucket, prefix = tags["batchmagic:bucket"], tags["batchmagic:prefix"]
+    manifest = read_manifest(clients, bucket, prefix) or _manifest_from_old_tags(job, tags)
+    hint = Path(manifest.output_dir)
+    if not hint.is_absolute() and output_dir == Path.cwd():
+        output_dir = output_dir / hint  # the same layout as on the machine that started it
     return RunRecord(
         job_id=job["jobId"],
         job_name=job["jobName"],
@@ -44,12 +61,12 @@ def record_from_job(clients: AwsClients, job_id: str, output_dir: Path) -> RunRe
         profile=target.profile,
         endpoint_url=target.endpoint_url,
         emulator=target.emulator,
-        bucket=tags["batchmagic:bucket"],
-        run_prefix=tags["batchmagic:prefix"],
+        bucket=bucket,
+        run_prefix=prefix,
         output_dir=str(output_dir),
-        outputs=_split(tags.get("batchmagic:outputs", "")),
-        pull=_split(tags.get("batchmagic:pull", "")),
-        source_hash=tags.get("batchmagic:cell", ""),
+        outputs=manifest.outputs,
+        pull=manifest.pull,
+        source_hash=manifest.source_hash or tags.get("batchmagic:cell", ""),
         started_at=job.get("createdAt", time.time() * 1000) / 1000,
         status=job.get("status", "SUBMITTED"),
     )

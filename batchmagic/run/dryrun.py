@@ -42,7 +42,8 @@ def validate(operation: str, payload: dict[str, Any]) -> None:
 
 def dry_run_report(prepared: PreparedRun) -> str:
     settings = prepared.settings
-    bucket = settings.bucket or ("<the emulator's bucket>" if settings.local else "<bucket>")
+    # Placeholders stay within what AWS accepts in tags and S3 URIs, so the limits check too.
+    bucket = settings.bucket or ("EMULATOR-BUCKET" if settings.local else "YOUR-BUCKET")
     queue = settings.queue or (
         f"{settings.compute_environment}-batchmagic" if settings.compute_environment
         else "<the queue batchmagic setup creates>"

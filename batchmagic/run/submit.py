@@ -14,33 +14,50 @@ from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve
 from batchmagic.aws.staging import RunLocation, delete_prefix, upload
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.jobdef import spec
+from batchmagic.jobdef.limits import check_submission
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.handle import Binder, Run
+from batchmagic.run.manifest import RunManifest, write_manifest
 from batchmagic.run.prepare import PreparedRun
 from batchmagic.run.view import RunDisplay
 from batchmagic.settings import MANAGED_TAG, Settings
 
 
 def run_tags(prepared: PreparedRun) -> dict[str, str]:
-    """Tags that let `%aws_batch_attach` find and finish the job from another machine."""
-    options = prepared.options
+    """Charset-safe tags that point `%aws_batch_attach` at the run's manifest in S3 (the
+    manifest holds what tags cannot: output globs, pulled names, the output dir)."""
     tags = {
         **MANAGED_TAG,
         "batchmagic:user": prepared.settings.user,
         "batchmagic:bucket": prepared.settings.bucket or "",
         "batchmagic:prefix": prepared.run_prefix,
-        "batchmagic:outputs": ",".join(options.outputs)[:256],
-        "batchmagic:pull": ",".join(options.pull)[:256],
         "batchmagic:cell": prepared.source_hash,
     }
     tags.update(prepared.tags)
     return {k: v for k, v in tags.items() if v}
 
 
+def run_manifest(prepared: PreparedRun) -> RunManifest:
+    return RunManifest(
+        job_name=prepared.job_name,
+        run_id=prepared.run_id,
+        user=prepared.settings.user,
+        outputs=prepared.options.outputs,
+        pull=prepared.options.pull,
+        output_dir=prepared.settings.output_dir,
+        source_hash=prepared.source_hash,
+    )
+
+
+# Queue ARNs: arn:PARTITION:batch:REGION:ACCOUNT:job-queue/NAME (name up to 128 characters).
+_QUEUE_ARN_PLACEHOLDER = "arn:aws-us-gov:batch:us-gov-west-1:123456789012:job-queue/" + "q" * 128
+
+
 def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, Any]:
-    """The SubmitJob request of this run."""
+    """The SubmitJob request of this run, checked against the limits AWS enforces (tags,
+    override and body sizes) so that a refusal comes before anything is uploaded."""
     location = RunLocation(prepared.settings.bucket or "", prepared.run_prefix)
-    return spec.submit_payload(
+    payload = spec.submit_payload(
         spec=prepared.job_spec(),
         job_name=prepared.job_name,
         job_queue=queue,
@@ -52,6 +69,8 @@ def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, 
         environment=prepared.environment,
         tags=run_tags(prepared),
     )
+    check_submission(payload, spec.job_definition_payload(prepared.job_spec())["tags"])
+    return payload
 
 
 def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
@@ -105,16 +124,18 @@ def submit_prepared(
     """
     clients = AwsClients.shared(target)
     settings = prepared.settings
+    definition_payload = spec.job_definition_payload(prepared.job_spec())
+    # The limits first, with the longest queue reference the run could use (an ARN).
+    submission(prepared, _QUEUE_ARN_PLACEHOLDER, definition_payload["jobDefinitionName"])
     queue = resolve_queue(clients, settings)
-    definition = ensure_job_definition(
-        clients, spec.job_definition_payload(prepared.job_spec())
-    )
+    definition = ensure_job_definition(clients, definition_payload)
     location = RunLocation(settings.bucket or "", prepared.run_prefix)
     ensure_bucket(clients, location.bucket)
     try:
+        request = submission(prepared, queue, definition)
+        write_manifest(clients, location.bucket, location.run_prefix, run_manifest(prepared))
         upload(clients, location, prepared.input_files, prepared.blobs)
-        payload = submission(prepared, queue, definition)
-        response = clients.batch.submit_job(**(adjust(payload) if adjust else payload))
+        response = clients.batch.submit_job(**(adjust(request) if adjust else request))
     except (ClientError, BotoCoreError) as error:
         delete_prefix(clients, location)
         raise SubmissionError(str(explain(error, "SubmitJob"))) from None
