@@ -59,6 +59,11 @@ class TextDisplay:
         for line in summary_lines(run):
             self._queue.put(f"[batchmagic] {line}")
 
+    def show_again(self, run: Run) -> None:
+        self._out(f"[batchmagic] {run.job_name} ({run.job_id})")
+        for line in summary_lines(run):
+            self._out(f"[batchmagic] {line}")
+
     def flush(self) -> None:
         while True:
             try:
@@ -167,6 +172,11 @@ class WidgetDisplay:
 
     def flush(self) -> None:
         """Widgets update themselves; nothing is queued."""
+
+    def show_again(self, run: Run) -> None:
+        from IPython.display import display
+
+        display(self._bundle(), raw=True)
 
 
 _click_subshell: list[str] = []

@@ -1,12 +1,10 @@
 """How a run reads to people: the header facts, the summary lines, the HTML table.
 
 Pure functions over a :class:`~batchmagic.run.handle.Run`; the text and widget displays, the
-jobs table and IPython's rich repr all format runs through here.
+and the jobs table format runs through here.
 """
 
 from __future__ import annotations
-
-import html
 
 from batchmagic.run.handle import Run
 
@@ -47,15 +45,3 @@ def summary_lines(run: Run) -> list[str]:
     if run.pulled:
         lines.append("pulled: " + ", ".join(sorted(run.pulled)))
     return lines
-
-
-def run_table_html(run: Run) -> str:
-    """The run as a small HTML table (IPython's text/html formatter for Run)."""
-    rows = [("job", f"{run.job_name} ({run.job_id})"), ("status", run.status),
-            ("exit code", str(run.exit_code)), ("reason", run.reason or ""),
-            ("duration", format_elapsed(run.duration) if run.duration else "running"),
-            ("files", ", ".join(str(p) for p in run.files)),
-            ("outputs", repr(run.outputs))]
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                   f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"

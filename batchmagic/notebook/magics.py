@@ -19,11 +19,11 @@ from batchmagic.notebook import mapoptions as mapopts
 from batchmagic.notebook import options as opts
 from batchmagic.notebook.attach import find_record
 from batchmagic.notebook.display import Rendered, make_display
-from batchmagic.notebook.format import run_table_html
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
+from batchmagic.notebook.shown import ShownRuns
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
@@ -77,7 +77,10 @@ class AwsBatchMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.layers = ConfigLayers()
         self.runs: list[Run | MapRun] = []
+        """Runs whose pulled variables are not bound yet (finished ones are let go)."""
+        self.shown = ShownRuns(shell)
         self.ledger = Ledger()
+        self._told_local = False
         if shell is not None:
             # --no-wait runs bind their pulled variables before the first cell that runs after
             # the job has ended (never in the middle of a cell), or at run.wait().
@@ -85,9 +88,11 @@ class AwsBatchMagics(Magics):
         atexit.register(self._on_shutdown)
 
     def _bind_finished_runs(self, *_args: Any) -> None:
-        for run in self.runs:
-            if run.done:
-                run.bind_results()
+        # Like IPython's %%script background processes (_gc_bg_processes): a finished run is
+        # bound once, then dropped, so a long session does not keep every run's logs alive.
+        for run in [run for run in self.runs if run.done]:
+            run.bind_results()
+            self.runs.remove(run)
 
     def _on_shutdown(self) -> None:
         active = [run for run in self.runs if not run.done]
@@ -128,7 +133,7 @@ class AwsBatchMagics(Magics):
         self.namespace.update(values)
 
     # --- %%aws_batch ------------------------------------------------------------------------
-    @magic_arguments()
+    @magic_arguments(name="%aws_batch")  # the usage line reads %%aws_batch
     @opts.run_arguments
     @mapopts.map_arguments
     @opts.setting_arguments
@@ -156,7 +161,8 @@ class AwsBatchMagics(Magics):
         map_options = mapopts.map_options(args)
         check_map_options(map_options, run_options.push, run_options.pull)
         settings, sources = self.effective_settings(opts.setting_values(args))
-        if settings.local and sources["local"].startswith("default"):
+        if settings.local and sources["local"].startswith("default") and not self._told_local:
+            self._told_local = True  # once per kernel
             print("batchmagic: no AWS settings configured, running on the local emulator "
                   "(`batchmagic setup` configures AWS).", file=sys.stderr)
         if map_options.enabled:
@@ -168,6 +174,7 @@ class AwsBatchMagics(Magics):
         run = self._launch(prepared, retries=map_options.retries)
         if run_options.wait:
             run.wait()
+            self.runs.remove(run)  # its results are bound
         else:
             print(f"batchmagic: {run.job_name} runs in the background; run.wait() blocks until it "
                   f"ends, %aws_batch_attach {run.job_id} resumes it after a kernel restart.")
@@ -184,6 +191,7 @@ class AwsBatchMagics(Magics):
                      ledger=self.ledger, where=self._where(),
                      adjust=(lambda payload: with_retries(payload, retries)) if retries else None)
         self.runs.append(run)
+        self.shown.add(run)
         if prepared.options.result:
             self.namespace[prepared.options.result] = run
         return run
@@ -248,9 +256,14 @@ class AwsBatchMagics(Magics):
             run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
                       ledger=self.ledger).start()
             self.runs.append(run)
+            self.shown.add(run)
         if args.result:
             self.namespace[args.result] = run
-        return run if args.no_wait else run.wait()
+        if args.no_wait:
+            return run
+        run.wait()
+        self.runs.remove(run)
+        return run
 
     @magic_arguments()
     @opts.setting_arguments
@@ -269,7 +282,6 @@ class AwsBatchMagics(Magics):
 
 
 def register(shell: Any) -> None:
-    shell.register_magics(AwsBatchMagics(shell))
-    # A run returned by a cell shows as a table; the run layer itself knows nothing of HTML.
-    html_formatter = shell.display_formatter.formatters["text/html"]
-    html_formatter.for_type(Run, run_table_html)
+    magics = AwsBatchMagics(shell)
+    shell.register_magics(magics)
+    magics.shown.register()

@@ -99,6 +99,7 @@ def run_map(magics: AwsBatchMagics, cell: str, options: RunOptions, map_options:
         magics.namespace[options.result] = run
     if options.wait:
         run.wait()
+        magics.runs.remove(run)  # its results are bound
     else:
         print(f"batchmagic: {run.job_name} runs {plan.count} items in the background; "
               f"run.wait() blocks until every child ended.")

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from IPython.core.magic_arguments import argument
+from IPython.core.magic_arguments import argument, argument_group
 
 from batchmagic.run.prepare import RunOptions
 from batchmagic.settings import setting_help
@@ -65,22 +65,28 @@ def _setting_name(flags: tuple[str, ...], kwargs: dict[str, Any]) -> str:
     return str(kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_"))
 
 
-def _decorate(func: F, table: list[tuple[tuple[str, ...], dict[str, Any]]], helps: bool) -> F:
-    # magic_arguments decorators apply bottom-up: reverse so help lists them in table order.
+RUN_GROUP = "this run"
+SETTINGS_GROUP = "settings — also %aws_batch_config"
+
+
+def _decorate(func: F, table: list[tuple[tuple[str, ...], dict[str, Any]]], helps: bool,
+              group: str) -> F:
+    # magic_arguments decorators apply bottom-up: reverse so help lists them in table order,
+    # under their group's title (a group holds the arguments that follow it in source order).
     for flags, kwargs in reversed(table):
         kw = dict(kwargs)
         if helps and "help" not in kw:
             kw["help"] = setting_help(_setting_name(flags, kwargs))
         func = argument(*flags, **kw)(func)
-    return func
+    return argument_group(group)(func)  # type: ignore[no-any-return]
 
 
 def setting_arguments(func: F) -> F:
-    return _decorate(func, SETTING_ARGUMENTS, helps=True)
+    return _decorate(func, SETTING_ARGUMENTS, helps=True, group=SETTINGS_GROUP)
 
 
 def run_arguments(func: F) -> F:
-    return _decorate(func, RUN_ARGUMENTS, helps=False)
+    return _decorate(func, RUN_ARGUMENTS, helps=False, group=RUN_GROUP)
 
 
 def setting_values(args: argparse.Namespace) -> dict[str, Any]:

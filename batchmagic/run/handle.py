@@ -36,6 +36,13 @@ Binder = Callable[[dict[str, Any]], None]
 FOLLOW_PACING = WaitPacing(first=0.1, most=15.0, backoff=1.5)
 
 
+def interrupted(message: str) -> KeyboardInterrupt:
+    """A KeyboardInterrupt that IPython reports as one line, not a traceback through batchmagic."""
+    error = KeyboardInterrupt(message)
+    error._render_traceback_ = lambda: [f"KeyboardInterrupt: {message}"]  # type: ignore[attr-defined]
+    return error
+
+
 class Run:
     """A submitted run. Properties read like a finished cell: ``status``, ``exit_code`` (of the
     main container), ``reason``, ``outputs``, ``files``, ``logs`` (main's lines), ``duration``.
@@ -97,6 +104,11 @@ class Run:
         return (main.reason if main is not None else None) or self.snapshot.status_reason
 
     @property
+    def display(self) -> RunDisplay:
+        """What shows this run under its cell (the widget, or text)."""
+        return self._display
+
+    @property
     def done(self) -> bool:
         return self._done.is_set()
 
@@ -129,7 +141,8 @@ class Run:
             self._display.note("interrupted: terminating the job…")
             self.cancel("Interrupted from the notebook")
             wait_flushing(self._done, self._display, 120)
-            raise
+            raise interrupted(f"job {self.job_name} ({self.job_id}) terminated: "
+                              f"{self.status}") from None
         if not finished:
             raise TimeoutError(f"job {self.job_id} still {self.status} after {timeout} s")
         self.bind_results()

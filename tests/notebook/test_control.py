@@ -21,7 +21,7 @@ def _interrupt_when_running(magics: Any, found: dict[str, int]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs = magics.runs
-        if runs and runs[-1].logs and runs[-1].logs[0].startswith("pid "):
+        if runs and not runs[-1].done and runs[-1].logs and runs[-1].logs[0].startswith("pid "):
             found["pid"] = int(runs[-1].logs[0].split()[1])
             _thread.interrupt_main()
             return

@@ -128,6 +128,7 @@ def test_interrupt_terminates_job_and_leaves_no_process(kernel: Kernel, tmp_path
     reply = kernel.client.get_shell_msg(timeout=60)
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert len(reply["content"]["traceback"]) == 1, reply["content"]["traceback"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     clients = AwsClients(local_target())
