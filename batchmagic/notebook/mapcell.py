@@ -65,11 +65,13 @@ class MapCell:
                per_item_dirs: bool | None = None) -> MapRun:
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
+        # A retry's results are merged into the run it retries, which binds them.
         run = launch_map(prepared, plan, target, make_map_display(self.magics.display_mode),
-                         bind=self.magics._bind, ledger=self.magics.ledger,
+                         bind=None if indices else self.magics._bind, ledger=self.magics.ledger,
                          where=self.magics._where(), retry=self.retry, indices=indices,
                          per_item_dirs=per_item_dirs)
-        self.magics.runs.append(run)
+        if indices is None:
+            self.magics.runs.append(run)
         return run
 
     def retry(self, original: MapRun, indices: list[int]) -> MapRun:

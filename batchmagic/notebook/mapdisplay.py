@@ -21,6 +21,10 @@ STATE_STYLE = {"SUCCEEDED": "success", "FAILED": "danger", "RUNNING": "warning",
                "STARTING": "info", "RUNNABLE": "info"}
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else ("ren" if noun == "child" else "s"))
+
+
 def counts_line(run: MapRun) -> str:
     done = len(run.items)
     states = " · ".join(f"{state} {count}" for state, count in sorted(run.counts.items()))
@@ -40,8 +44,8 @@ def child_outcome(run: MapRun, child: ChildView) -> str:
 def final_lines(run: MapRun) -> list[str]:
     """The summary and a table of items (all of them up to 50, else the failures)."""
     duration = f" in {format_elapsed(run.duration)}" if run.duration is not None else ""
-    lines = [f"{run.status}: {run.succeeded} of {run.plan.count} items succeeded on "
-             f"{run.plan.children} children{duration}"]
+    lines = [f"{run.status}: {run.succeeded} of {plural(run.plan.count, 'item')} succeeded "
+             f"on {plural(run.plan.children, 'child')}{duration}"]
     if run.error is not None:
         lines.append(f"error: {str(run.error).splitlines()[0]}")
     failed = run.failed
@@ -69,8 +73,10 @@ class TextMapDisplay:
         self._last = ""
 
     def attach(self, run: MapRun) -> None:
-        self._queue.put(f"[batchmagic] {run.job_name} ({run.job_id}): {run.plan.count} items "
-                        f"on {run.plan.children} children - {run.clients.target.describe()}")
+        self._queue.put(f"[batchmagic] {run.job_name} ({run.job_id}): "
+                        f"{plural(run.plan.count, 'item')} on "
+                        f"{plural(run.plan.children, 'child')} - "
+                        f"{run.clients.target.describe()}")
 
     def progress(self, run: MapRun) -> None:
         line = counts_line(run)
@@ -134,7 +140,8 @@ class WidgetMapDisplay:
             self._buttons = [self._child_button(child) for child in run.children]
             self._grid.children = self._buttons
         self._transcript.append(f"[batchmagic] {run.job_name} ({run.job_id}): "
-                                f"{run.plan.count} items on {run.plan.children} children")
+                                f"{plural(run.plan.count, 'item')} on "
+                                f"{plural(run.plan.children, 'child')}")
         self.progress(run)
 
     def _child_button(self, child: ChildView) -> Any:

@@ -235,7 +235,13 @@ class MapRun:
             raise BatchMagicError("this run cannot be retried from here (attached run)")
         retry = self._retry(self, [self.indices[i] for i in failed])
         if wait:
-            retry._done.wait()
+            try:
+                while not retry._done.wait(0.1):
+                    retry._display.flush()
+            except KeyboardInterrupt:
+                retry.cancel("Interrupted from the notebook")
+                raise
+            retry._display.flush()
             self.merge(retry)
             if retry.error is not None and not isinstance(retry.error, MapFailedError):
                 raise retry.error
@@ -248,6 +254,9 @@ class MapRun:
             here = position[retry.indices[p]]
             self.items[here] = item
         self.error = self._outcome_error()
+        # The pulled lists in the kernel now hold the retried values too.
+        self._bound = False
+        self.bind_results()
 
     # --- the background follower -------------------------------------------------------------
     def _describe(self) -> dict[str, Any]:

@@ -66,6 +66,7 @@ def test_a_sweep_collects_failures_keeps_successes_and_retries_them(ip: Any,
     retry = sweep.retry_failed()
     assert retry.job_id != sweep.job_id and retry.plan.count == 1
     assert sweep.results == [1, 4, 9, 16, 25] and sweep.failed == {}
+    assert ip.user_ns["square"] == [1, 4, 9, 16, 25]  # the kernel's list holds the retry too
     assert json.loads((tmp_path / "2" / "result.json").read_text()) == {"p": 3, "index": 2}
 
 
