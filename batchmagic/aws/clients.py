@@ -106,16 +106,42 @@ class AwsClients:
         return self.client("sts")
 
     @functools.cached_property
+    def identity(self) -> dict[str, Any]:
+        """GetCallerIdentity, once per target and kernel."""
+        return dict(self.sts.get_caller_identity())
+
+    @property
     def account_id(self) -> str:
-        """The caller's account (GetCallerIdentity once per target and kernel)."""
-        return str(self.sts.get_caller_identity()["Account"])
+        return str(self.identity["Account"])
+
+    @property
+    def partition(self) -> str:
+        """``aws``, ``aws-cn``, ``aws-us-gov``...: the caller's ARN says which (never assume)."""
+        return partition_of(str(self.identity.get("Arn", "")))
 
     @functools.cached_property
     def logs_streaming(self) -> Any:
-        """A Logs client for StartLiveTail: long reads, and no ``stream-`` host prefix, which
-        would turn a custom endpoint such as 127.0.0.1 into a host that does not resolve."""
-        return self.client("logs", Config(inject_host_prefix=False, read_timeout=3600,
-                                          retries={"max_attempts": 3, "mode": "standard"}))
+        """A Logs client for StartLiveTail.
+
+        - Host prefix: botocore sends StartLiveTail to its ``hostPrefix`` host (``stream-logs.
+          REGION.amazonaws.com``; the model's ``endpoint.hostPrefix``): AWS needs it. Only a
+          custom endpoint (the emulator, 127.0.0.1) turns it off, since ``stream-127.0.0.1``
+          does not resolve.
+        - Timeouts: AWS sends a session update every second (StartLiveTail reference), so 10 s
+          of silence is a dead session; a 1 s connect timeout and no retries make a refused or
+          unreachable live tail fall back to polling at once.
+        """
+        return self.client("logs", Config(
+            inject_host_prefix=self.target.endpoint_url is None,
+            connect_timeout=1, read_timeout=10,
+            retries={"total_max_attempts": 1, "mode": "standard"}))
+
+    @functools.cached_property
+    def batch_submit(self) -> Any:
+        """A Batch client without automatic retries, for SubmitJob: it has no idempotency
+        token, so a retry after a lost answer would start the cell a second time
+        (batchmagic.aws.submit looks the job up instead)."""
+        return self.client("batch", Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
     def client(self, service: str, config: Config | None = None) -> Any:
         # boto3.Session.client is not thread-safe; clients themselves are.
@@ -125,6 +151,12 @@ class AwsClients:
                 endpoint_url=self.target.endpoint_url,
                 config=self._config.merge(config) if config else self._config,
             )
+
+
+def partition_of(arn: str) -> str:
+    """The partition of an ARN (``arn:PARTITION:service:...``); ``aws`` if it is not one."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
 
 def error_code(error: BaseException) -> str:

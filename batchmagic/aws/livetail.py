@@ -12,10 +12,10 @@ complete:
 - when the job has ended, every stream is read to its end, as with polling.
 
 Lines may thus arrive twice (two sessions overlapping, a head read overlapping a session);
-:class:`StreamMerge` delivers each line once, in stream order. Sessions are opened with
-``inject_host_prefix`` off: the operation's ``stream-`` host prefix would turn a custom
-endpoint (e.g. ``127.0.0.1``) into a host that does not resolve; on AWS's own endpoints
-botocore's default stays in place.
+:class:`StreamMerge` delivers each line once, in stream order. A session is opened by its own
+thread, so a slow or refused StartLiveTail never holds up the status polls that feed it; the
+previous session is closed once the new one is open. Host prefix, partition and timeouts:
+``AwsClients.logs_streaming`` and :func:`log_group_arn`.
 """
 
 from __future__ import annotations
@@ -85,32 +85,43 @@ class StreamMerge:
 
 
 class LiveSession:
-    """One StartLiveTail session on some streams of a log group, read by its own thread."""
+    """One StartLiveTail session on some streams of a log group, opened and read by its own
+    thread: whoever starts it (the status poll) never waits for AWS's answer."""
 
     def __init__(self, client: Any, group_arn: str, streams: list[str], merge: StreamMerge,
-                 on_failure: Callable[[BaseException], None]) -> None:
+                 on_failure: Callable[[BaseException], None],
+                 on_open: Callable[[], None] | None = None) -> None:
         self.streams = streams
         self._merge = merge
         self._on_failure = on_failure
+        self._on_open = on_open
         self._closed = threading.Event()
+        self._events: Any = None
+        self._events_lock = threading.Lock()
         for stream in streams:
             merge.start_source(self, stream, from_head=False)
-        response = client.start_live_tail(logGroupIdentifiers=[group_arn],
-                                          logStreamNames=streams)
-        self._events = response["responseStream"]
-        self._thread = threading.Thread(target=self._read, name="batchmagic-live-tail",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(client, group_arn),
+                                        name="batchmagic-live-tail", daemon=True)
         self._thread.start()
 
-    def _read(self) -> None:
+    def _run(self, client: Any, group_arn: str) -> None:
         try:
+            response = client.start_live_tail(logGroupIdentifiers=[group_arn],
+                                              logStreamNames=self.streams)
+            with self._events_lock:
+                self._events = response["responseStream"]
+            if self._closed.is_set():
+                self._release()
+                return
+            if self._on_open is not None:
+                self._on_open()
             for event in self._events:
                 if self._closed.is_set():
                     return
                 for result in (event.get("sessionUpdate") or {}).get("sessionResults") or []:
                     line = LogLine(int(result.get("timestamp", 0)), str(result.get("message", "")))
                     self._merge.add(self, str(result.get("logStreamName", "")), [line])
-        except Exception as error:  # a broken session: the watcher falls back to polling
+        except Exception as error:  # refused or broken: the watcher falls back to polling
             if not self._closed.is_set():
                 self._on_failure(error)
 
@@ -121,8 +132,12 @@ class LiveSession:
         threading.Thread(target=self._release, daemon=True).start()
 
     def _release(self) -> None:
+        with self._events_lock:
+            events, self._events = self._events, None
+        if events is None:
+            return  # not open yet: the opening thread releases it when the answer comes
         try:
-            self._events.close()
+            events.close()
         except Exception as error:  # closing a stream that already ended is not a problem
             log.debug("closing a live tail session: %r", error)
 
@@ -131,7 +146,8 @@ class LiveTails:
     """Follows the log streams of one job with live tail sessions (see the module doc)."""
 
     def __init__(self, clients: AwsClients, log_group: str, on_lines: OnStreamLines,
-                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+                 on_failure: Callable[[BaseException], None] | None = None,
+                 *, client: Any = None) -> None:
         self._clients = clients
         self._on_failure = on_failure
         self._log_group = log_group
@@ -140,7 +156,7 @@ class LiveTails:
         self._streams: list[str] = []
         self._failed: BaseException | None = None
         self._lock = threading.Lock()
-        self._client = clients.logs_streaming
+        self._client = client if client is not None else clients.logs_streaming
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")
 
@@ -172,10 +188,11 @@ class LiveTails:
             if not new or self._failed is not None:
                 return
             self._streams.extend(new)
-            old, self._session = self._session, LiveSession(
-                self._client, self._arn(), list(self._streams), self._merge, self.fail)
-        if old is not None:
-            old.close()
+            old = self._session
+            # The old session keeps delivering until the new one is open.
+            self._session = LiveSession(self._client, self._arn(), list(self._streams),
+                                        self._merge, self.fail,
+                                        on_open=old.close if old is not None else None)
         for stream in new:
             self.read_stream(stream, to_end=False)
 
@@ -217,9 +234,14 @@ class LiveTails:
             session.close()
 
     def _arn(self) -> str:
-        # StartLiveTail names log groups by ARN; the account comes from the caller's identity.
-        region, account = self._clients.target.region, self._clients.account_id
-        return f"arn:aws:logs:{region}:{account}:log-group:{self._log_group}"
+        return log_group_arn(self._clients.partition, self._clients.target.region,
+                             self._clients.account_id, self._log_group)
+
+
+def log_group_arn(partition: str, region: str, account: str, group: str) -> str:
+    """StartLiveTail names log groups by ARN, in the caller's partition (``aws-cn`` in China,
+    ``aws-us-gov`` in GovCloud): the partition and account come from GetCallerIdentity."""
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
 
 
 class LiveJobWatcher:
