@@ -107,7 +107,8 @@ def test_a_session_that_cannot_open_never_blocks_and_polling_takes_over(
     clients.logs.create_log_group(logGroupName=group)
     clients.logs.create_log_stream(logGroupName=group, logStreamName=stream)
     clients.logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                logEvents=[{"timestamp": int(time.time() * 1000), "message": "first"}])
+                                logEvents=[{"timestamp": int(time.time() * 1000),
+                                            "message": "first"}])
     silent = AwsClients(AwsTarget(region="us-east-1", endpoint_url=url, emulator=True))
     lines: list[str] = []
     failures: list[BaseException] = []
