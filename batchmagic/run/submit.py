@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batchmagic.aws.clients import AwsClients, AwsTarget, explain
 from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
 from batchmagic.aws.staging import RunLocation, delete_prefix, upload
+from batchmagic.aws.submitonce import submit_once
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.jobdef import spec
 from batchmagic.jobdef.limits import check_submission
@@ -135,7 +136,7 @@ def submit_prepared(
         request = submission(prepared, queue, definition)
         write_manifest(clients, location.bucket, location.run_prefix, run_manifest(prepared))
         upload(clients, location, prepared.input_files, prepared.blobs)
-        response = clients.batch.submit_job(**(adjust(request) if adjust else request))
+        response = submit_once(clients, adjust(request) if adjust else request)
     except (ClientError, BotoCoreError) as error:
         delete_prefix(clients, location)
         raise SubmissionError(str(explain(error, "SubmitJob"))) from None

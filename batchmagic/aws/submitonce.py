@@ -1,0 +1,92 @@
+"""SubmitJob exactly once.
+
+SubmitJob has no idempotency token (unlike, say, RunInstances' ``ClientToken``): when AWS
+accepted a job but the answer is lost (a 5xx after the fact, a reset connection, a read
+timeout), botocore's automatic retry submits a second job that runs the cell again into the
+same S3 prefix. So SubmitJob goes through a client without automatic retries
+(``AwsClients.batch_submit``), and after an *ambiguous* failure the run's job name - unique per
+run, it embeds the run id - is looked up with ListJobs (``filters=[JOB_NAME]``, which lists
+every status) before anything is submitted again.
+
+- Not carried out, safe to submit again: the connection could not be made (connect timeout,
+  endpoint unreachable) or the call was throttled (Batch answers 429 TooManyRequestsException
+  before doing anything).
+- Ambiguous, look first: a 5xx (ServerException), a reset or closed connection, a read timeout.
+- Anything else (4xx ClientException, bad parameters) is final and raised as it is.
+
+ListJobs can lag behind SubmitJob for a moment, so the lookup is repeated a few times before the
+job is taken as never created.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+)
+
+from batchmagic.aws.clients import AwsClients, error_code
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+LOOKUP_DELAYS = (0.0, 0.5, 1.0, 2.0)  # seconds before each ListJobs lookup of one failure
+_THROTTLED = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def classify(error: BaseException) -> str:
+    """``retry`` (not carried out), ``ambiguous`` (maybe carried out) or ``final``."""
+    if isinstance(error, ClientError):
+        if error_code(error) in _THROTTLED:
+            return "retry"
+        return "ambiguous" if _status(error) >= 500 else "final"
+    if isinstance(error, (ConnectTimeoutError, EndpointConnectionError)):
+        return "retry"
+    if isinstance(error, HTTPClientError):  # ReadTimeoutError, ConnectionClosedError, ...
+        return "ambiguous"
+    return "final"
+
+
+def find_job(clients: AwsClients, queue: str, job_name: str) -> dict[str, Any] | None:
+    """The job of this name in ``queue`` (any status), or None."""
+    response = clients.batch.list_jobs(jobQueue=queue,
+                                       filters=[{"name": "JOB_NAME", "values": [job_name]}])
+    found = [job for job in response.get("jobSummaryList") or []
+             if job.get("jobName") == job_name]
+    return dict(found[0]) if found else None
+
+
+def submit_once(clients: AwsClients, payload: Mapping[str, Any],
+                sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """SubmitJob ``payload``; never creates a second job of the same name."""
+    name, queue = str(payload["jobName"]), str(payload["jobQueue"])
+    for attempt in range(ATTEMPTS):
+        try:
+            return dict(clients.batch_submit.submit_job(**payload))
+        except (ClientError, BotoCoreError) as error:
+            kind = classify(error)
+            if kind == "final" or attempt == ATTEMPTS - 1:
+                raise
+            log.info("SubmitJob %s: %s (%s), attempt %d", name, error, kind, attempt + 1)
+            if kind == "ambiguous":
+                for delay in LOOKUP_DELAYS:
+                    sleep(delay)
+                    job = find_job(clients, queue, name)
+                    if job is not None:  # AWS had accepted it: that is our job
+                        return {"jobId": job["jobId"], "jobName": name,
+                                "jobArn": job.get("jobArn", "")}
+            else:
+                sleep(0.2 * 2 ** attempt)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
