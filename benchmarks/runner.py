@@ -12,6 +12,7 @@ from pathlib import Path
 
 import benchmarks
 from benchmarks.api_calls import bench_calls_per_minute
+from benchmarks.fanout import bench_map
 from benchmarks.harness import (
     ApiLog,
     Bench,
@@ -41,7 +42,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lines", type=int, help="lines of the latency cell (default 30)")
     parser.add_argument("--gap", type=float, default=0.3, help="seconds between latency lines")
     parser.add_argument("--reps", type=int, help="staging repetitions, best kept (default 2)")
-    parser.add_argument("--only", nargs="+", choices=["cell", "staging", "calls", "latency"],
+    parser.add_argument("--map-size", type=int, help="items (= children) of the --map sweep "
+                        "(default 200)")
+    parser.add_argument("--only", nargs="+", choices=["cell", "staging", "calls", "latency",
+                                                      "map"],
                         help="run only these benchmarks")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -49,12 +53,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (15 if quick else 60)
     args.lines = args.lines or (15 if quick else 30)
     args.reps = args.reps or (1 if quick else 2)
+    args.map_size = args.map_size or (20 if quick else 200)
     return args
 
 
 BENCHMARKS: dict[str, Callable[[Bench], None]] = {
     "cell": bench_trivial_cell, "staging": bench_staging, "calls": bench_calls_per_minute,
-    "latency": bench_latency,
+    "latency": bench_latency, "map": bench_map,
 }
 
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws.clients import AwsClients, error_code, explain
+from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
 from batchmagic.errors import AwsError
 from batchmagic.settings import LOG_GROUP
@@ -179,12 +180,13 @@ class BatchJob:
         return f"BatchJob({self.job_id}, {status})"
 
     def describe(self) -> JobSnapshot:
-        """DescribeJobs now."""
+        """DescribeJobs now (shared with the kernel's other jobs: see aws/describer.py)."""
         self.describe_calls += 1
         try:
-            jobs = self.clients.batch.describe_jobs(jobs=[self.job_id]).get("jobs") or []
+            found = JobDescriber.of(self.clients).describe(self.job_id)
         except (ClientError, BotoCoreError) as exc:
             raise explain(exc, f"DescribeJobs {self.job_id}") from exc
+        jobs = [found] if found is not None else []
         if not jobs:
             raise AwsError(
                 f"DescribeJobs: job {self.job_id} not found on {self.clients.target.describe()} "

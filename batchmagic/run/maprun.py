@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.job import JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
@@ -37,6 +39,7 @@ from batchmagic.run.mapresults import (
 Binder = Callable[[dict[str, Any]], None]
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 FAILED_LOG_LINES = 20  # of each failed item's child, shown automatically
+FETCH_WORKERS = 16  # concurrent GetObjects of item results (the S3 client pools 32)
 
 
 class MapDisplay(Protocol):
@@ -260,10 +263,9 @@ class MapRun:
 
     # --- the background follower -------------------------------------------------------------
     def _describe(self) -> dict[str, Any]:
-        jobs = self.clients.batch.describe_jobs(jobs=[self.job_id])["jobs"]
-        if not jobs:
+        job = JobDescriber.of(self.clients).describe(self.job_id)
+        if job is None:
             raise BatchMagicError(f"array job {self.job_id} not found")
-        job: dict[str, Any] = jobs[0]
         return job
 
     def _apply(self, job: dict[str, Any]) -> bool:
@@ -291,37 +293,49 @@ class MapRun:
         collect the items of children that have just ended."""
         if self.plan.children == 1:
             if self.status in ("SUCCEEDED", "FAILED"):
-                self._collect_items(self.children[0])
+                self._collect_items([self.children[0]])
             return
         paginator = self.clients.batch.get_paginator("list_jobs")
         states = [s for s in STATES if self.counts.get(s, 0) != previous.get(s, 0)
                   and self.counts.get(s, 0)]
+        ended: list[ChildView] = []
         for state in states:
             for page in paginator.paginate(arrayJobId=self.job_id, jobStatus=state):
                 for summary in page["jobSummaryList"]:
-                    self._child_summary(summary)
+                    child = self._child_summary(summary)
+                    if child is not None:
+                        ended.append(child)
+        self._collect_items(ended)
 
-    def _child_summary(self, summary: dict[str, Any]) -> None:
+    def _child_summary(self, summary: dict[str, Any]) -> ChildView | None:
+        """Update a child from its ListJobs summary; the child when it has just ended."""
         index = (summary.get("arrayProperties") or {}).get("index")
         if index is None or not 0 <= index < len(self.children):
-            return
+            return None
         child = self.children[index]
         if child.status in ("SUCCEEDED", "FAILED"):
-            return
+            return None
         child.status = summary["status"]
         child.reason = summary.get("statusReason")
         child.exit_code = (summary.get("container") or {}).get("exitCode")
-        if child.status in ("SUCCEEDED", "FAILED"):
-            self._collect_items(child)
+        return child if child.status in ("SUCCEEDED", "FAILED") else None
 
-    def _collect_items(self, child: ChildView) -> None:
-        reason = None if child.status == "SUCCEEDED" else (child.reason or child.status)
-        for position in child.items:
-            if position not in self.items:
-                item = fetch_item(self.clients, self.location, position, reason)
-                with self._changed:
-                    self.items[position] = item
-                    self._changed.notify_all()
+    def _collect_items(self, children: list[ChildView]) -> None:
+        """Read the results of the items of ``children`` from S3, several at a time."""
+        wanted = [(position, None if child.status == "SUCCEEDED"
+                   else (child.reason or child.status))
+                  for child in children for position in child.items if position not in self.items]
+        if not wanted:
+            return
+
+        def fetch(job: tuple[int, str | None]) -> None:
+            item = fetch_item(self.clients, self.location, *job)
+            with self._changed:
+                self.items[job[0]] = item
+                self._changed.notify_all()
+
+        with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+            list(pool.map(fetch, wanted))
 
     def _follow(self) -> None:
         try:
@@ -354,11 +368,8 @@ class MapRun:
                 self._changed.notify_all()
 
     def _finish(self) -> None:
-        for position in range(self.plan.count):
-            if position not in self.items:
-                child = self.children[self.plan.child_of(position)]
-                self.items[position] = fetch_item(self.clients, self.location, position,
-                                                  child.reason or child.status)
+        # Children the last listing missed (a one-poll job, or the final state change).
+        self._collect_items(self.children)
         files = files_by_item(self.clients, self.location)
         if self.per_item_dirs is None:
             self.per_item_dirs = names_collide(files)
