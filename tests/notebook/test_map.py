@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import _thread
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +181,23 @@ def test_more_than_100_children_are_accepted_when_confirmed(
     ip.user_ns["lots"] = list(range(101))
     ip.run_cell_magic("aws_batch", "--map lots --as n --max-children 101 --dry-run", "print(n)")
     assert "101 items on 101 children; arrayProperties: {'size': 101}" in capsys.readouterr().out
+
+
+def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
+                                                     local_clients: AwsClients) -> None:
+    ip.user_ns["naps"] = [60, 60, 60]
+    run = ip.run_cell_magic("aws_batch", "--map naps --as s --no-wait --on-error collect",
+                            "import time\nprint('napping', flush=True)\ntime.sleep(s)")
+    deadline = time.monotonic() + 60
+    while not run.counts.get("RUNNING") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        run.wait()
+    run._done.wait(60)
+    assert run.status == "FAILED"
+    children = local_clients.batch.list_jobs(arrayJobId=run.job_id,
+                                             jobStatus="FAILED")["jobSummaryList"]
+    assert len(children) == 3
+    assert all("Interrupted" in (c.get("statusReason") or "") for c in children)
+    assert len(run.failed) == 3
