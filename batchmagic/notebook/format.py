@@ -6,6 +6,7 @@ and the jobs table format runs through here.
 
 from __future__ import annotations
 
+from batchmagic.run.cost import JobSize, right_size
 from batchmagic.run.handle import Run
 
 
@@ -31,6 +32,25 @@ def header_facts(run: Run) -> dict[str, str]:
     return facts
 
 
+def cost_lines(run: Run) -> list[str]:
+    """The run's estimated cost, what the cell used, and a better size when there is one."""
+    lines = []
+    cost = run.cost
+    if cost is not None:
+        lines.append(f"cost: {cost}")
+    usage = run.usage
+    if usage is not None:
+        lines.append(f"usage: peak memory {usage.max_rss_mib:.0f} MiB, "
+                     f"{usage.cpu_seconds:.1f} CPU seconds over {usage.wall_seconds:.1f} s")
+        size = JobSize.from_description(run.snapshot.raw) if run.snapshot else None
+        hint = size and right_size(usage, platform=size.platform, cpu=size.cpu,
+                                   memory_mib=size.memory_mib,
+                                   main_memory_mib=size.main_memory_mib)
+        if hint:
+            lines.append(f"sizing: {hint}")
+    return lines
+
+
 def summary_lines(run: Run) -> list[str]:
     """What the run ended with: status, exit code, error, files, outputs, pulled names."""
     lines = [f"{run.status}: main exit code {run.exit_code}"
@@ -38,6 +58,7 @@ def summary_lines(run: Run) -> list[str]:
              + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
     if run.error is not None:
         lines.append(f"error: {run.error}")
+    lines += cost_lines(run)
     if run.files:
         lines.append("files: " + ", ".join(str(p) for p in run.files))
     if run.outputs:

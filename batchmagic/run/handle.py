@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.cost import CostEstimate, Usage, job_cost
 from batchmagic.run.outputs import (
     CellResult,
     load_pulled,
@@ -70,6 +72,7 @@ class Run:
         self.cell_result = CellResult()
         self.error: BatchMagicError | None = None
         self.snapshot: JobSnapshot | None = None
+        self.spot = False  # ran on a Spot compute environment (the cost estimate follows)
         self._display = display
         self._bind = bind
         self._bound = False
@@ -102,6 +105,29 @@ class Run:
             return None
         main = self.snapshot.container(layout.MAIN)
         return (main.reason if main is not None else None) or self.snapshot.status_reason
+
+    @property
+    def usage(self) -> Usage | None:
+        """Peak memory and CPU time of the cell (``max_rss_mib``, ``cpu_seconds``,
+        ``wall_seconds``), measured in the main container; None before it ended."""
+        return Usage.parse(self.cell_result.usage)
+
+    @property
+    def cost(self) -> CostEstimate | None:
+        """The run's estimated cost at list price (on the emulator: what it would cost on
+        Fargate), once the job has started."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.started_at is None:
+            return None
+        end = snapshot.stopped_at or datetime.now(timezone.utc)
+        seconds = (end - snapshot.started_at).total_seconds()
+        return job_cost(snapshot.raw, seconds, self.clients.target.region, spot=self.spot,
+                        emulated=self.clients.target.emulator)
+
+    @property
+    def cost_usd(self) -> float | None:
+        cost = self.cost
+        return None if cost is None else cost.usd
 
     @property
     def display(self) -> RunDisplay:

@@ -37,6 +37,7 @@ class CellResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     missing_pull: list[str] = field(default_factory=list)
     unpicklable_pull: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: bytes | None) -> CellResult:
@@ -54,6 +55,7 @@ class CellResult:
             outputs=dict(raw.get("outputs") or {}),
             missing_pull=list(raw.get("missing_pull") or []),
             unpicklable_pull=dict(raw.get("unpicklable_pull") or {}),
+            usage=dict(raw.get("usage") or {}),
         )
 
 

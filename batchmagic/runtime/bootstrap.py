@@ -23,6 +23,7 @@ import pickle
 import re
 import signal
 import sys
+import time
 import traceback
 import types
 from typing import Any
@@ -158,6 +159,8 @@ class Run:
         self.traceback_text: str | None = None
         self.missing_pull: list[str] = []
         self.unpicklable_pull: dict[str, str] = {}
+        self.started = time.monotonic()
+        self.usage: dict[str, float] = {}
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -280,6 +283,7 @@ class Run:
             "outputs": outputs,
             "missing_pull": self.missing_pull,
             "unpicklable_pull": self.unpicklable_pull,
+            "usage": self.usage,
         }
         data = json.dumps(result, default=str, indent=2).encode("utf-8")
         _atomic_write(os.path.join(self.results_dir, "result.json"), data)
@@ -304,6 +308,24 @@ def collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
     return outputs
 
 
+def measure_usage(started: float) -> dict[str, float]:
+    """Peak memory and CPU time of the cell (this process and the processes it waited for)."""
+    wall = time.monotonic() - started
+    try:
+        import resource
+    except ImportError:  # not on Linux
+        return {}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss is in KiB on Linux.
+    return {
+        "max_rss_mib": round(max(own.ru_maxrss, children.ru_maxrss) / 1024, 1),
+        "cpu_seconds": round(own.ru_utime + own.ru_stime + children.ru_utime
+                             + children.ru_stime, 3),
+        "wall_seconds": round(wall, 3),
+    }
+
+
 def main() -> int:
     with contextlib.suppress(ValueError):  # only outside the main thread
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -323,6 +345,7 @@ def main() -> int:
     except BaseException as error:
         run.record_exception(error)
     finally:
+        run.usage = measure_usage(run.started)
         _ignore_sigterm()
         with contextlib.suppress(Exception):
             sys.stdout.flush()

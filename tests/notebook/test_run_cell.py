@@ -95,3 +95,23 @@ def test_no_wait_returns_at_once_and_binds_on_wait(ip: Any) -> None:
     run.wait(timeout=60)
     assert ip.user_ns["late"] == "here"
     assert json.loads(json.dumps(run.outputs)) == {}
+
+
+def test_a_run_reports_its_usage_cost_and_a_better_size(ip: Any) -> None:
+    run = ip.run_cell_magic(
+        "aws_batch", "--cpu 4 --memory 16384 --result run",
+        "import time\nblock = bytearray(200 * 1024 * 1024)\n"
+        "block[::4096] = b'x' * len(block[::4096])\n"
+        "time.sleep(5)")
+    usage = run.usage
+    assert usage is not None and 200 <= usage.max_rss_mib < 1024
+    assert usage.wall_seconds >= 5 and usage.cpu_seconds >= 0
+    # The emulator says what the run would have cost on Fargate (4 vCPU, 16 GB, >= 1 minute).
+    assert run.cost_usd is not None and run.cost_usd >= (4 * 0.04048 + 16 * 0.004445) / 60
+    assert "on Fargate" in str(run.cost)
+    from batchmagic.notebook.format import summary_lines
+
+    lines = summary_lines(run)
+    assert any(line.startswith("cost: ≈ $") for line in lines)
+    assert any(line.startswith("usage: peak memory") for line in lines)
+    assert any(line.startswith("sizing: used") and "--cpu" in line for line in lines)
