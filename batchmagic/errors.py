@@ -4,7 +4,18 @@ from __future__ import annotations
 
 
 class BatchMagicError(Exception):
-    """Root of every error batchmagic raises on purpose."""
+    """Root of every error batchmagic raises on purpose.
+
+    One that an AWS call caused (``batchmagic.aws.errors``) is raised from botocore's error and
+    keeps what it said: ``code`` (AWS's error code), ``operation`` (the call), and whether trying
+    again later may succeed (``throttled``: AWS asked to slow down; ``transient``: throttling, a
+    server error or a broken connection). Other errors leave them empty.
+    """
+
+    code: str = ""
+    operation: str = ""
+    throttled: bool = False
+    transient: bool = False
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the message is the whole story.

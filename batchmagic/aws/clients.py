@@ -1,4 +1,4 @@
-"""The only place that creates boto3 sessions and clients, and where AWS errors become ours.
+"""The only place that creates boto3 sessions and clients (their errors: ``aws/errors.py``).
 
 AWS and the embedded emulator differ only in the endpoint URL and the credentials: nothing else
 in batchmagic branches on the backend.
@@ -13,26 +13,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from batchmagic.errors import AwsError
+from batchmagic.aws.errors import aws_errors
 
 # The emulator accepts any credentials; these fixed ones keep a user's real keys off the wire
 # when the target is the local emulator.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "batchmagic", "aws_secret_access_key": "batchmagic"}
-
-# One fix per error code users really meet; the message names the failing call too.
-_FIXES = {
-    "AccessDenied": "check the IAM permissions of the credentials in use",
-    "AccessDeniedException": "check the IAM permissions of the credentials in use",
-    "UnrecognizedClientException": "the credentials are not valid for this account or region",
-    "InvalidClientTokenId": "the access key is unknown: check AWS_PROFILE / the credentials file",
-    "ExpiredToken": "the session token expired: log in again (e.g. `aws sso login`)",
-    "ExpiredTokenException": "the session token expired: log in again (e.g. `aws sso login`)",
-    "NoSuchBucket": "create the bucket or fix --bucket (`batchmagic setup` creates one)",
-    "ThrottlingException": "AWS is throttling requests: retry in a moment",
-    "TooManyRequestsException": "AWS is throttling requests: retry in a moment",
-}
 
 
 @dataclass(frozen=True)
@@ -73,6 +59,8 @@ class AwsClients:
             region_name=target.region,
             **credentials,
         )
+        # Every call retries itself: throttling, 5xx and broken connections, with client-side
+        # rate limiting (adaptive mode). What still fails after 8 attempts reaches aws/errors.py.
         self._config = Config(
             retries={"max_attempts": 8, "mode": "adaptive"},
             max_pool_connections=max_pool_connections,
@@ -108,7 +96,8 @@ class AwsClients:
     @functools.cached_property
     def identity(self) -> dict[str, Any]:
         """GetCallerIdentity, once per target and kernel."""
-        return dict(self.sts.get_caller_identity())
+        with aws_errors("GetCallerIdentity"):
+            return dict(self.sts.get_caller_identity())
 
     @property
     def account_id(self) -> str:
@@ -158,35 +147,3 @@ def partition_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
-
-def error_code(error: BaseException) -> str:
-    """The AWS error code of a ClientError, or '' for anything else."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def explain(error: BaseException, operation: str) -> AwsError:
-    """Turn a botocore error into one readable AwsError: the call, AWS's reason, the usual fix."""
-    if isinstance(error, NoCredentialsError):
-        return AwsError(
-            f"{operation}: no AWS credentials found. Configure a profile (`aws configure`, "
-            "--profile), set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --local to run on "
-            "the embedded emulator.",
-            code="NoCredentials",
-            operation=operation,
-        )
-    if isinstance(error, ClientError):
-        code = error_code(error)
-        reason = error.response.get("Error", {}).get("Message", "") or code
-        fix = _FIXES.get(code)
-        if "iam:PassRole" in reason:
-            fix = "allow iam:PassRole on the execution and task roles for these credentials"
-        message = f"{operation} failed: {reason} ({code})"
-        if fix:
-            message += f" - fix: {fix}"
-        return AwsError(message, code=code, operation=operation)
-    if isinstance(error, BotoCoreError):
-        return AwsError(f"{operation} failed: {error}", code=type(error).__name__,
-                        operation=operation)
-    return AwsError(f"{operation} failed: {error}", operation=operation)

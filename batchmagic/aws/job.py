@@ -24,16 +24,12 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, error_code, explain
+from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
 from batchmagic.errors import AwsError
 from batchmagic.settings import LOG_GROUP
-
-_TRANSIENT = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling",
-                        "ServerException", "ServiceUnavailable", "InternalFailure"})
 
 
 class JobStatus(str, Enum):
@@ -159,13 +155,6 @@ def _sleep(seconds: float, stop: threading.Event | None,
     return stop is not None and stop.is_set()
 
 
-def _transient(error: BaseException) -> bool:
-    if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        return error_code(error) in _TRANSIENT or status >= 500
-    return isinstance(error, BotoCoreError)  # connection errors, timeouts
-
-
 class BatchJob:
     """A submitted job, by id. ``last`` is the latest snapshot seen."""
 
@@ -182,10 +171,8 @@ class BatchJob:
     def describe(self) -> JobSnapshot:
         """DescribeJobs now (shared with the kernel's other jobs: see aws/describer.py)."""
         self.describe_calls += 1
-        try:
+        with aws_errors(f"DescribeJobs {self.job_id}"):
             found = JobDescriber.of(self.clients).describe(self.job_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise explain(exc, f"DescribeJobs {self.job_id}") from exc
         jobs = [found] if found is not None else []
         if not jobs:
             raise AwsError(
@@ -198,10 +185,8 @@ class BatchJob:
 
     def terminate(self, reason: str) -> None:
         """TerminateJob: cancels a queued job, stops a running one (the job then ends FAILED)."""
-        try:
+        with aws_errors(f"TerminateJob {self.job_id}"):
             self.clients.batch.terminate_job(jobId=self.job_id, reason=reason)
-        except (ClientError, BotoCoreError) as exc:
-            raise explain(exc, f"TerminateJob {self.job_id}") from exc
 
     def wait(
         self,
@@ -220,7 +205,9 @@ class BatchJob:
         ``timeout`` raises TimeoutError; setting ``stop`` returns the latest snapshot early.
         Setting ``wake`` (e.g. the main container said it is done) polls now and at the first
         pace again.
-        Transient AWS errors (throttling, 5xx, connection) are retried with the backoff.
+        Transient AWS errors (throttling, 5xx, connection) are retried with the backoff: each
+        call has already made botocore's 8 attempts, but a job followed for hours should outlast
+        a minute of throttling or a dropped network, so up to 5 failures in a row are waited out.
         """
         pacing = pacing or WaitPacing()
         if poll is not None:
@@ -235,7 +222,7 @@ class BatchJob:
                 failures = 0
             except AwsError as error:
                 failures += 1
-                if not _transient(error.__cause__ or error) or failures > 5:
+                if not error.transient or failures > 5:
                     raise
                 snapshot = previous
             changed = snapshot is not None and snapshot != previous

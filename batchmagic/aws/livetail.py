@@ -26,11 +26,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, AwsTarget, error_code
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
 from batchmagic.aws.job import BatchJob, JobSnapshot, OnContainerLines
 from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.errors import AwsError, BatchMagicError
 from batchmagic.settings import LOG_GROUP
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ _Key = tuple[int, str]
 
 # Targets where StartLiveTail is refused for good (no permission, not supported): later jobs of
 # this kernel poll straight away. A session quota error only affects the job that hit it.
-_REFUSED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnknownOperationException",
-                            "InvalidAction", "UnrecognizedClientException"})
+_REFUSED_CODES = ACCESS_DENIED_CODES | UNSUPPORTED_CODES
 _unavailable: set[AwsTarget] = set()
 
 
@@ -106,8 +105,9 @@ class LiveSession:
 
     def _run(self, client: Any, group_arn: str) -> None:
         try:
-            response = client.start_live_tail(logGroupIdentifiers=[group_arn],
-                                              logStreamNames=self.streams)
+            with aws_errors("StartLiveTail"):
+                response = client.start_live_tail(logGroupIdentifiers=[group_arn],
+                                                  logStreamNames=self.streams)
             with self._events_lock:
                 self._events = response["responseStream"]
             if self._closed.is_set():
@@ -115,12 +115,15 @@ class LiveSession:
                 return
             if self._on_open is not None:
                 self._on_open()
-            for event in self._events:
-                if self._closed.is_set():
-                    return
-                for result in (event.get("sessionUpdate") or {}).get("sessionResults") or []:
-                    line = LogLine(int(result.get("timestamp", 0)), str(result.get("message", "")))
-                    self._merge.add(self, str(result.get("logStreamName", "")), [line])
+            with aws_errors("StartLiveTail"):
+                for event in self._events:
+                    if self._closed.is_set():
+                        return
+                    for result in ((event.get("sessionUpdate") or {}).get("sessionResults")
+                                   or []):
+                        line = LogLine(int(result.get("timestamp", 0)),
+                                       str(result.get("message", "")))
+                        self._merge.add(self, str(result.get("logStreamName", "")), [line])
         except Exception as error:  # refused or broken: the watcher falls back to polling
             if not self._closed.is_set():
                 self._on_failure(error)
@@ -162,7 +165,8 @@ class LiveTails:
 
     @property
     def failed(self) -> BaseException | None:
-        """Why live tailing stopped working (the caller then polls instead), or None."""
+        """Why live tailing stopped working (the caller then polls instead), or None: the error
+        as botocore raised it (e.g. EndpointConnectionError)."""
         return self._failed
 
     @property
@@ -172,14 +176,15 @@ class LiveTails:
     def fail(self, error: BaseException) -> None:
         """Stop using live tails for this job (polling takes over)."""
         first = self._failed is None
-        if error_code(error) in _REFUSED_CODES:
+        if isinstance(error, BatchMagicError) and error.code in _REFUSED_CODES:
             _unavailable.add(self._clients.target)
+        original = error.__cause__ or error  # what botocore raised, for the record
         if first:
             log.info("live tail unavailable, polling instead: %s", error)
-            self._failed = error
+            self._failed = original
         self.close()
         if first and self._on_failure is not None:
-            self._on_failure(error)
+            self._on_failure(original)
 
     def follow(self, streams: list[str]) -> None:
         """Make sure every stream in ``streams`` is followed; new ones are read from the head."""
@@ -207,9 +212,10 @@ class LiveTails:
             if token:
                 kwargs["nextToken"] = token
             try:
-                page = self._clients.logs.get_log_events(**kwargs)
-            except ClientError as error:
-                if error_code(error) == "ResourceNotFoundException":
+                with aws_errors(f"GetLogEvents {self._log_group}:{stream}"):
+                    page = self._clients.logs.get_log_events(**kwargs)
+            except AwsError as error:
+                if error.code == "ResourceNotFoundException":
                     return
                 raise
             events = [LogLine(int(e.get("timestamp", 0)), str(e.get("message", "")))
@@ -272,7 +278,7 @@ class LiveJobWatcher:
         if self.live.failed is None:
             try:
                 self.live.follow(streams)
-            except (ClientError, BotoCoreError) as error:
+            except AwsError as error:
                 self.live.fail(error)
         if self.live.failed is not None:
             self._poll(streams)
@@ -300,7 +306,7 @@ class LiveJobWatcher:
             try:
                 self.live.finish()
                 return True
-            except (ClientError, BotoCoreError) as error:
+            except AwsError as error:
                 self.live.fail(error)  # falls back to polling every stream
                 with self._polling_lock:
                     polling = list(self._polling.values())

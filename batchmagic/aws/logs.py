@@ -26,9 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, AwsTarget, error_code, explain
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
 
 log = logging.getLogger(__name__)
@@ -43,8 +42,6 @@ DEFAULT_BUDGET_PER_MINUTE = 8.0
 
 DEFAULT_BUDGET_BURST = 30.0
 """Requests a budget may spend at once, e.g. while a short job's lines are flowing."""
-
-_THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling"})
 
 
 @dataclass(frozen=True)
@@ -311,9 +308,10 @@ class LogPoller:
             request["nextToken"] = tail._token
         self.requests += 1
         try:
-            response = self.clients.logs.get_log_events(**request)
-        except (ClientError, BotoCoreError) as exc:
-            self._failed(tail, exc, draining)
+            with aws_errors(f"GetLogEvents {tail.log_group}:{tail.log_stream}"):
+                response = self.clients.logs.get_log_events(**request)
+        except AwsError as error:
+            self._failed(tail, error, draining)
             return
         tail.found = True
         tail.last_error = None
@@ -329,9 +327,10 @@ class LogPoller:
             return
         self._reschedule(tail, progressed=not at_end, draining=draining)
 
-    def _failed(self, tail: Tail, exc: BaseException, draining: bool) -> None:
-        code = error_code(exc)
-        if code == "ResourceNotFoundException":
+    def _failed(self, tail: Tail, error: AwsError, draining: bool) -> None:
+        # Failed calls are not raised: the poller tries again at its own pace (botocore has
+        # already retried each one), so a throttled or briefly unreachable stream loses nothing.
+        if error.code == "ResourceNotFoundException":
             # Not created yet (the container has not started) - or gone. While draining, a
             # stream that was seen before, or that never showed up within the grace, is done.
             since = tail._draining_since
@@ -340,10 +339,10 @@ class LogPoller:
             ):
                 self._retire(tail, drained=True)
                 return
-        elif code in _THROTTLED:
+        elif error.throttled:
             self._bucket.pause(1.0)
         else:
-            tail.last_error = explain(exc, f"GetLogEvents {tail.log_group}:{tail.log_stream}")
+            tail.last_error = error
             log.debug("%s", tail.last_error)
         self._reschedule(tail, progressed=False, draining=draining)
 

@@ -10,9 +10,8 @@ import threading
 import time
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, explain
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import check_bucket
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.settings import MANAGED_TAG, Settings
@@ -33,10 +32,8 @@ def _remember(kind: str, key: str, value: str) -> str:
 
 
 def _call(operation: str, fn: Any, **kwargs: Any) -> Any:
-    try:
+    with aws_errors(operation):
         return fn(**kwargs)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, operation) from None
 
 
 def _wait_valid(describe: Any, what: str, timeout: float = 600) -> dict[str, Any]:
@@ -74,9 +71,8 @@ def check_compute_environment(clients: AwsClients, name: str) -> dict[str, Any]:
     if ce.get("state") != "ENABLED":
         raise ConfigurationError(f"compute environment {name!r} is DISABLED; enable it first")
     return _wait_valid(
-        lambda: clients.batch.describe_compute_environments(computeEnvironments=[name])[
-            "computeEnvironments"
-        ][0],
+        lambda: _call("DescribeComputeEnvironments", clients.batch.describe_compute_environments,
+                      computeEnvironments=[name])["computeEnvironments"][0],
         f"compute environment {name!r}",
     )
 
@@ -157,8 +153,6 @@ def ensure_job_definition(clients: AwsClients, payload: dict[str, Any]) -> str:
     if found:
         arn = max(found, key=lambda d: d["revision"])["jobDefinitionArn"]
     else:
-        try:
+        with aws_errors("RegisterJobDefinition", SubmissionError):
             arn = clients.batch.register_job_definition(**payload)["jobDefinitionArn"]
-        except (ClientError, BotoCoreError) as error:
-            raise SubmissionError(str(explain(error, "RegisterJobDefinition"))) from None
     return _remember("jobdef", f"{endpoint}|{name}", arn)

@@ -24,11 +24,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import BotoCoreError, ClientError
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
-from batchmagic.aws.clients import AwsClients, error_code, explain
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import AWS_EXCEPTIONS, aws_errors, classify, describe, rephrased
 from batchmagic.errors import ConfigurationError, StagingError
 from batchmagic.jobdef.layout import INTERNAL_DIR, OUTPUT_SUBDIR
 
@@ -146,12 +146,6 @@ def _manager(clients: AwsClients) -> TransferManager:
     return TransferManager(clients.s3, TRANSFER_CONFIG)
 
 
-def _reason(error: BaseException, operation: str) -> str:
-    if isinstance(error, (ClientError, BotoCoreError)):
-        return str(explain(error, operation))
-    return f"{type(error).__name__}: {error}"
-
-
 def upload(
     clients: AwsClients,
     location: RunLocation,
@@ -180,27 +174,33 @@ def upload(
             future = manager.upload(io.BytesIO(data), location.bucket, location.in_prefix + key,
                                     subscribers=[subscriber])
             pending.append((key, future))
-        failures = _failures(pending, "PutObject")
+        failures = _failures(pending)
     if failures:
-        raise StagingError(_failure_message("upload", failures, location.in_uri))
+        raise _failed("upload", failures, location.in_uri, "PutObject") from failures[0][1]
     return total
 
 
-def _failures(pending: Sequence[tuple[str, Any]], operation: str) -> list[tuple[str, str]]:
-    """Wait for every transfer; return ``(what, reason)`` for each one that failed."""
+def _failures(pending: Sequence[tuple[str, Any]]) -> list[tuple[str, Exception]]:
+    """Wait for every transfer; return ``(what, error)`` for each one that failed."""
     failures = []
     for what, future in pending:
         try:
             future.result()
         except Exception as exc:  # any failure of one transfer is reported, not raised alone
-            failures.append((what, _reason(exc, operation)))
+            failures.append((what, exc))
     return failures
 
 
-def _failure_message(verb: str, failures: Sequence[tuple[str, str]], where: str) -> str:
-    what, reason = failures[0]
+def _failed(verb: str, failures: Sequence[tuple[str, Exception]], where: str,
+            operation: str) -> StagingError:
+    """One StagingError for every failed transfer, classified by the first failure."""
+    what, error = failures[0]
     more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    return f"could not {verb} {what}{more} ({where}): {reason}"
+    if not isinstance(error, AWS_EXCEPTIONS):
+        return StagingError(f"could not {verb} {what}{more} ({where}): "
+                            f"{type(error).__name__}: {error}")
+    message = f"could not {verb} {what}{more} ({where}): {describe(error, operation)}"
+    return classify(error, operation, StagingError, message=message)
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,10 @@ def list_objects(clients: AwsClients, bucket: str, prefix: str) -> list[S3Object
     """Every object under a prefix, through the paginator (1000 keys per page), sorted by key."""
     paginator = clients.s3.get_paginator("list_objects_v2")
     found: list[S3Object] = []
-    try:
+    with aws_errors(f"ListObjectsV2 s3://{bucket}/{prefix}", StagingError):
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             found.extend(S3Object(obj["Key"], int(obj["Size"]), obj.get("ETag"))
                          for obj in page.get("Contents", []))
-    except (ClientError, BotoCoreError) as exc:
-        raise StagingError(str(explain(exc, f"ListObjectsV2 s3://{bucket}/{prefix}"))) from exc
     return sorted(found, key=lambda obj: obj.key)
 
 
@@ -264,7 +262,7 @@ def download_outputs(
                 renames.append((obj.key, temp, dest))
                 pending.append((obj.key, manager.download(location.bucket, obj.key, str(temp),
                                                           subscribers=[_Listed(obj)])))
-            failures = _failures(pending, "GetObject")
+            failures = _failures(pending)
         failed = {key for key, _ in failures}
         for key, temp, dest in renames:
             if key not in failed:
@@ -276,7 +274,7 @@ def download_outputs(
         for _, temp, _ in renames:
             temp.unlink(missing_ok=True)
     if failures:
-        raise StagingError(_failure_message("download", failures, location.out_uri))
+        raise _failed("download", failures, location.out_uri, "GetObject") from failures[0][1]
     result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
     result.files.sort()
     result.bytes = sum(obj.size for obj in [*internal.values(), *targets.values()])
@@ -356,7 +354,7 @@ def delete_prefix(clients: AwsClients, location: RunLocation, *, batch: int = 10
     paginator = clients.s3.get_paginator("list_objects_v2")
     pages = {"PageSize": min(batch, 1000)}
     deleted = 0
-    try:
+    with aws_errors(f"deleting s3://{location.bucket}/{prefix}", StagingError):
         # A ListObjectsV2 page holds at most 1000 keys, the DeleteObjects limit: one call each.
         for page in paginator.paginate(Bucket=location.bucket, Prefix=prefix,
                                        PaginationConfig=pages):
@@ -374,28 +372,26 @@ def delete_prefix(clients: AwsClients, location: RunLocation, *, batch: int = 10
                     f"{first.get('Message') or first.get('Code')} ({len(errors)} key(s) left)"
                 )
             deleted += len(keys)
-    except (ClientError, BotoCoreError) as exc:
-        raise StagingError(str(explain(exc, f"deleting s3://{location.bucket}/{prefix}"))) from exc
     return deleted
 
 
 def check_bucket(clients: AwsClients, bucket: str) -> None:
     """Raise a clear error unless the bucket exists and these credentials may use it."""
     try:
-        clients.s3.head_bucket(Bucket=bucket)
-    except ClientError as exc:
+        with aws_errors(f"HeadBucket {bucket}", StagingError):
+            clients.s3.head_bucket(Bucket=bucket)
+    except StagingError as error:
         # HeadBucket has no response body: the code is the bare HTTP status.
-        code = error_code(exc)
-        if code in ("404", "NoSuchBucket"):
-            raise ConfigurationError(
+        if error.code in ("404", "NoSuchBucket"):
+            raise rephrased(
+                error, ConfigurationError,
                 f"S3 bucket {bucket!r} does not exist (on {clients.target.describe()}): run "
                 "`batchmagic setup` to create one, or pass an existing bucket with --bucket"
-            ) from exc
-        if code in ("403", "AccessDenied"):
-            raise StagingError(
+            ) from error
+        if error.code in ("403", "AccessDenied"):
+            raise rephrased(
+                error, StagingError,
                 f"S3 bucket {bucket!r} exists but these credentials may not use it: pass a "
                 "bucket you own with --bucket, or allow s3:ListBucket/GetObject/PutObject on it"
-            ) from exc
-        raise StagingError(str(explain(exc, f"HeadBucket {bucket}"))) from exc
-    except BotoCoreError as exc:
-        raise StagingError(str(explain(exc, f"HeadBucket {bucket}"))) from exc
+            ) from error
+        raise

@@ -33,13 +33,13 @@ from botocore.exceptions import (
     HTTPClientError,
 )
 
-from batchmagic.aws.clients import AwsClients, error_code
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import is_throttled
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 LOOKUP_DELAYS = (0.0, 0.5, 1.0, 2.0)  # seconds before each ListJobs lookup of one failure
-_THROTTLED = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
 
 
 def _status(error: ClientError) -> int:
@@ -47,9 +47,12 @@ def _status(error: ClientError) -> int:
 
 
 def classify(error: BaseException) -> str:
-    """``retry`` (not carried out), ``ambiguous`` (maybe carried out) or ``final``."""
+    """``retry`` (not carried out), ``ambiguous`` (maybe carried out) or ``final``.
+
+    This sits below ``aws/errors.py``'s classification (the caller wraps the whole exchange in
+    ``aws_errors``): it needs botocore's own error to tell "not carried out" from "maybe"."""
     if isinstance(error, ClientError):
-        if error_code(error) in _THROTTLED:
+        if is_throttled(error):
             return "retry"
         return "ambiguous" if _status(error) >= 500 else "final"
     if isinstance(error, (ConnectTimeoutError, EndpointConnectionError)):

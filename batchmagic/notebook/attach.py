@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, AwsTarget, explain
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import ConfigurationError
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.manifest import RunManifest, read_manifest
@@ -35,10 +34,8 @@ def _manifest_from_old_tags(job: dict[str, Any], tags: dict[str, str]) -> RunMan
 
 def record_from_job(clients: AwsClients, job_id: str, output_dir: Path) -> RunRecord:
     """A RunRecord rebuilt from DescribeJobs and the job's batchmagic tags."""
-    try:
+    with aws_errors("DescribeJobs"):
         jobs: list[dict[str, Any]] = clients.batch.describe_jobs(jobs=[job_id])["jobs"]
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, "DescribeJobs") from None
     if not jobs:
         raise ConfigurationError(
             f"no job {job_id!r} in {clients.target.describe()} and none in the ledger; "

@@ -7,9 +7,9 @@ import html
 from collections import defaultdict
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.aws.errors import aws_errors
+from batchmagic.errors import AwsError
 from batchmagic.ledger import Ledger, RunRecord
 
 TERMINAL = ("SUCCEEDED", "FAILED")
@@ -32,8 +32,9 @@ def live_statuses(records: list[RunRecord]) -> dict[str, str]:
         for start in range(0, len(job_ids), 100):
             batch = job_ids[start : start + 100]
             try:
-                jobs = clients.batch.describe_jobs(jobs=batch)["jobs"]
-            except (ClientError, BotoCoreError):
+                with aws_errors("DescribeJobs"):
+                    jobs = clients.batch.describe_jobs(jobs=batch)["jobs"]
+            except AwsError:
                 statuses.update({job_id: "unreachable" for job_id in batch})
                 continue
             found = {job["jobId"]: job["status"] for job in jobs}

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import RunLocation
-from batchmagic.errors import BatchMagicError
+from batchmagic.errors import AwsError, BatchMagicError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import RunRecord
 from batchmagic.notebook.mapdisplay import make_map_display
@@ -123,9 +122,10 @@ def map_plan_of(clients: AwsClients, record: RunRecord) -> MapPlan | None:
         return None
     location = RunLocation(record.bucket, record.run_prefix)
     try:
-        body = clients.s3.get_object(Bucket=record.bucket,
-                                     Key=f"{location.in_prefix}{MAP_FILE}")["Body"].read()
-    except ClientError as error:
+        with aws_errors(f"GetObject {location.in_uri}{MAP_FILE}"):
+            body = clients.s3.get_object(Bucket=record.bucket,
+                                         Key=f"{location.in_prefix}{MAP_FILE}")["Body"].read()
+    except AwsError as error:
         raise BatchMagicError(
             f"map run {record.job_name}: its items are gone from {location.in_uri} (already "
             "collected; the prefix is deleted unless --keep)") from error

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
 from batchmagic.provision import resources as res
-from batchmagic.provision.calls import call, explain_provision, wait_until
+from batchmagic.provision.calls import call, wait_until
 from batchmagic.provision.report import DELETED, ResourceResult
 
 Report = Callable[[ResourceResult], None]
@@ -268,10 +267,8 @@ def _delete_security_group(clients: AwsClients, item: Found, timeout: float) -> 
 
 
 def _delete_bucket(clients: AwsClients, item: Found, timeout: float) -> None:
-    try:
+    with aws_errors("s3:ListObjectVersions"):  # from the paginators
         _empty_and_delete_bucket(clients.s3, item.ident)
-    except (ClientError, BotoCoreError) as error:  # from the paginators
-        raise explain_provision(error, "s3:ListObjectVersions") from error
 
 
 def _empty_and_delete_bucket(s3: Any, bucket: str) -> None:

@@ -12,9 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, error_code, explain
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import StagingError
 
 MANIFEST_NAME = "manifest.json"
@@ -58,21 +57,19 @@ def manifest_key(run_prefix: str) -> str:
 
 def write_manifest(clients: AwsClients, bucket: str, run_prefix: str,
                    manifest: RunManifest) -> None:
-    try:
+    with aws_errors("PutObject (run manifest)", StagingError):
         clients.s3.put_object(Bucket=bucket, Key=manifest_key(run_prefix),
                               Body=manifest.to_json(), ContentType="application/json")
-    except (ClientError, BotoCoreError) as error:
-        raise StagingError(str(explain(error, "PutObject (run manifest)"))) from None
 
 
 def read_manifest(clients: AwsClients, bucket: str, run_prefix: str) -> RunManifest | None:
     """The run's manifest, or None when the run prefix is gone (collected without --keep)."""
     try:
-        body = clients.s3.get_object(Bucket=bucket, Key=manifest_key(run_prefix))["Body"].read()
-    except ClientError as error:
-        if error_code(error) in ("NoSuchKey", "404", "NotFound"):
+        with aws_errors("GetObject (run manifest)", StagingError):
+            body = clients.s3.get_object(Bucket=bucket,
+                                         Key=manifest_key(run_prefix))["Body"].read()
+    except StagingError as error:
+        if error.code in ("NoSuchKey", "404", "NotFound"):
             return None
-        raise StagingError(str(explain(error, "GetObject (run manifest)"))) from None
-    except BotoCoreError as error:
-        raise StagingError(str(explain(error, "GetObject (run manifest)"))) from None
+        raise
     return RunManifest.from_json(body)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import RunLocation, download_outputs, list_keys
+from batchmagic.errors import AwsError
 from batchmagic.jobdef import layout
 from batchmagic.run.fanout import MAP_DIR
 from batchmagic.run.outputs import CellResult, load_pulled, parse_protocol_line
@@ -59,9 +59,10 @@ def item_location(run: RunLocation, index: int) -> RunLocation:
 
 def _get(clients: AwsClients, bucket: str, key: str) -> bytes | None:
     try:
-        body: bytes = clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        with aws_errors(f"GetObject s3://{bucket}/{key}"):
+            body: bytes = clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except AwsError as error:
+        if error.code in ("NoSuchKey", "404"):
             return None
         raise
     return body
@@ -144,8 +145,9 @@ def child_log_lines(clients: AwsClients, child_id: str, container: str = layout.
         if token:
             kwargs["nextToken"] = token
         try:
-            page = clients.logs.get_log_events(**kwargs)
-        except (ClientError, BotoCoreError):
+            with aws_errors(f"GetLogEvents {LOG_GROUP}:{stream}"):
+                page = clients.logs.get_log_events(**kwargs)
+        except AwsError:
             break
         lines += [line for line in (event["message"].rstrip("\n") for event in page.get(
             "events", [])) if parse_protocol_line(line) is None]

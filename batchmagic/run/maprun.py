@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.job import JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
@@ -263,7 +262,8 @@ class MapRun:
 
     # --- the background follower -------------------------------------------------------------
     def _describe(self) -> dict[str, Any]:
-        job = JobDescriber.of(self.clients).describe(self.job_id)
+        with aws_errors(f"DescribeJobs {self.job_id}"):
+            job = JobDescriber.of(self.clients).describe(self.job_id)
         if job is None:
             raise BatchMagicError(f"array job {self.job_id} not found")
         return job
@@ -354,8 +354,6 @@ class MapRun:
             self._finish()
         except BatchMagicError as error:
             self.error = error
-        except (ClientError, BotoCoreError) as error:
-            self.error = BatchMagicError(f"following array job {self.job_id} failed: {error}")
         except Exception as error:  # never lose the run: report anything unexpected
             self.error = BatchMagicError(f"following array job {self.job_id} failed: {error!r}")
         finally:

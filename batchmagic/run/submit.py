@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from batchmagic.aws.clients import AwsClients, AwsTarget, explain
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
 from batchmagic.aws.staging import RunLocation, delete_prefix, upload
 from batchmagic.aws.submitonce import submit_once
@@ -136,12 +135,10 @@ def submit_prepared(
         request = submission(prepared, queue, definition)
         write_manifest(clients, location.bucket, location.run_prefix, run_manifest(prepared))
         upload(clients, location, prepared.input_files, prepared.blobs)
-        response = submit_once(clients, adjust(request) if adjust else request)
-    except (ClientError, BotoCoreError) as error:
-        delete_prefix(clients, location)
-        raise SubmissionError(str(explain(error, "SubmitJob"))) from None
+        with aws_errors("SubmitJob", SubmissionError):
+            response = submit_once(clients, adjust(request) if adjust else request)
     except BaseException:
-        # An interrupt or a staging error: leave nothing behind in S3.
+        # AWS refused the job, an interrupt or a staging error: leave nothing behind in S3.
         delete_prefix(clients, location)
         raise
     return clients, run_record(prepared, target, response["jobId"], where or {})

@@ -27,7 +27,7 @@ def resolve_region(settings: Settings) -> str:
         return "us-east-1"
     try:
         session_region = boto3.Session(profile_name=settings.profile).region_name
-    except BotoCoreError as error:
+    except BotoCoreError as error:  # reading local configuration (ProfileNotFound), no AWS call
         raise ConfigurationError(f"AWS profile {settings.profile!r}: {error}") from None
     return str(session_region or "us-east-1")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from batchmagic.aws.errors import classify
 from batchmagic.cli import main
-from batchmagic.provision.calls import explain_provision
 
 
 def _error(code: str, message: str, operation: str) -> ClientError:
@@ -16,7 +16,7 @@ def _error(code: str, message: str, operation: str) -> ClientError:
 
 
 def test_access_denied_on_create_role_asks_for_an_admin() -> None:
-    error = explain_provision(_error("AccessDenied", "User: arn:aws:iam::1:user/ds is not "
+    error = classify(_error("AccessDenied", "User: arn:aws:iam::1:user/ds is not "
                                      "authorized to perform: iam:CreateRole", "CreateRole"),
                               "iam:CreateRole")
     text = str(error)
@@ -27,20 +27,20 @@ def test_access_denied_on_create_role_asks_for_an_admin() -> None:
 
 
 def test_pass_role_keeps_the_generic_fix() -> None:
-    error = explain_provision(_error("AccessDeniedException", "not authorized to perform "
+    error = classify(_error("AccessDeniedException", "not authorized to perform "
                                      "iam:PassRole on resource role/x", "CreateComputeEnvironment"),
                               "batch:CreateComputeEnvironment")
     assert "allow iam:PassRole" in str(error)
 
 
 def test_global_bucket_name_taken() -> None:
-    error = explain_provision(_error("BucketAlreadyExists", "The requested bucket name is not "
+    error = classify(_error("BucketAlreadyExists", "The requested bucket name is not "
                                      "available", "CreateBucket"), "s3:CreateBucket")
     assert "choose another with --bucket" in str(error)
 
 
-def test_other_errors_keep_batchmagic_aws_explain() -> None:
-    error = explain_provision(_error("ExpiredToken", "expired", "GetRole"), "iam:GetRole")
+def test_other_errors_keep_the_generic_fix() -> None:
+    error = classify(_error("ExpiredToken", "expired", "GetRole"), "iam:GetRole")
     assert "aws sso login" in str(error)
 
 
