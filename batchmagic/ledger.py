@@ -38,9 +38,12 @@ CREATE TABLE IF NOT EXISTS runs (
     cell_id TEXT,
     started_at REAL NOT NULL,
     ended_at REAL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    cost_usd REAL
 )
 """
+# Columns added after the first release: older ledgers get them on first use.
+ADDED_COLUMNS = {"cost_usd": "REAL"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class RunRecord:
     started_at: float = 0.0
     ended_at: float | None = None
     status: str = "SUBMITTED"
+    cost_usd: float | None = None
 
     def target(self) -> AwsTarget:
         """Where the job runs: the run's region, profile and endpoint."""
@@ -106,6 +110,10 @@ class Ledger:
         connection.row_factory = sqlite3.Row
         try:
             connection.execute(SCHEMA)
+            present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             with connection:
                 yield connection
         finally:
@@ -119,10 +127,11 @@ class Ledger:
                 f"INSERT OR REPLACE INTO runs ({', '.join(_COLUMNS)}) VALUES ({placeholders})", row
             )
 
-    def finish(self, job_id: str, status: str, ended_at: float | None = None) -> None:
+    def finish(self, job_id: str, status: str, ended_at: float | None = None,
+               cost_usd: float | None = None) -> None:
         with self._connect() as db:
-            db.execute("UPDATE runs SET status = ?, ended_at = ? WHERE job_id = ?",
-                       (status, ended_at or time.time(), job_id))
+            db.execute("UPDATE runs SET status = ?, ended_at = ?, cost_usd = ? WHERE job_id = ?",
+                       (status, ended_at or time.time(), cost_usd, job_id))
 
     def recent(self, limit: int = 20) -> list[RunRecord]:
         with self._connect() as db:

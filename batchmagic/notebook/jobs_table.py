@@ -13,7 +13,7 @@ from batchmagic.errors import AwsError
 from batchmagic.ledger import Ledger, RunRecord
 
 TERMINAL = ("SUCCEEDED", "FAILED")
-COLUMNS = ("started", "job name", "job id", "status", "where", "notebook")
+COLUMNS = ("started", "job name", "job id", "status", "cost", "where", "notebook")
 
 
 def live_statuses(records: list[RunRecord]) -> dict[str, str]:
@@ -55,6 +55,7 @@ def rows(ledger: Ledger, limit: int) -> list[dict[str, str]]:
             "job name": record.job_name,
             "job id": record.job_id,
             "status": status,
+            "cost": f"${record.cost_usd:.4f}" if record.cost_usd is not None else "",
             "where": "emulator" if record.emulator else record.region,
             "notebook": record.notebook or "",
         })
@@ -67,12 +68,27 @@ class JobsTable:
     def __init__(self, table: list[dict[str, str]]) -> None:
         self.table = table
 
+    def totals(self) -> dict[str, float]:
+        """Estimated cost per notebook over the rows shown (emulator runs: as on Fargate)."""
+        sums: dict[str, float] = defaultdict(float)
+        for row in self.table:
+            if row["cost"]:
+                sums[row["notebook"] or "(no notebook)"] += float(row["cost"].lstrip("$"))
+        return dict(sums)
+
+    def _totals_line(self) -> str:
+        totals = self.totals()
+        return ("estimated cost by notebook: " + ", ".join(
+            f"{name} ${usd:.4f}" for name, usd in sorted(totals.items()))) if totals else ""
+
     def __repr__(self) -> str:
         if not self.table:
             return "no batchmagic runs recorded yet"
         widths = {c: max(len(c), *(len(r[c]) for r in self.table)) for c in COLUMNS}
         lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS)]
         lines += ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS) for r in self.table]
+        if self._totals_line():
+            lines.append(self._totals_line())
         return "\n".join(line.rstrip() for line in lines)
 
     def _repr_html_(self) -> str:
@@ -83,7 +99,9 @@ class JobsTable:
             "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in COLUMNS) + "</tr>"
             for r in self.table
         )
-        return f"<table><tr>{head}</tr>{body}</table>"
+        totals = self._totals_line()
+        return (f"<table><tr>{head}</tr>{body}</table>"
+                + (f"<p>{html.escape(totals)}</p>" if totals else ""))
 
     def __iter__(self) -> Any:
         return iter(self.table)

@@ -15,6 +15,7 @@ from batchmagic.errors import AwsError, BatchMagicError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import RunRecord
 from batchmagic.notebook.mapdisplay import make_map_display
+from batchmagic.run.cost import estimate
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import (
     MAP_FILE,
@@ -83,6 +84,21 @@ class MapCell:
         return self.launch(prepared, plan, indices, original.per_item_dirs)
 
 
+def worst_case(plan: MapPlan, settings: Settings, region: str) -> str:
+    """The sweep's cost bound before it is submitted: per hour of all children, and in total
+    when a --timeout caps each child."""
+    hour = estimate(platform=settings.platform, cpu=settings.cpu, memory_mib=settings.memory,
+                    seconds=3600, region=region, ephemeral_gib=settings.ephemeral_storage)
+    line = (f"{plan.children} children of {settings.cpu:g} vCPU / {settings.memory} MiB: "
+            f"≈ ${hour.usd * plan.children:.2f} per hour all together at list price")
+    if settings.timeout:
+        worst = estimate(platform=settings.platform, cpu=settings.cpu,
+                         memory_mib=settings.memory, seconds=settings.timeout, region=region,
+                         ephemeral_gib=settings.ephemeral_storage)
+        line += f", at most ≈ ${worst.usd * plan.children:.2f} (--timeout {settings.timeout})"
+    return line
+
+
 def run_map(magics: AwsBatchMagics, cell: str, options: RunOptions, map_options: MapOptions,
             settings: Settings) -> MapRun | None:
     """Validate, (dry-run or) submit and follow a --map cell; the MapRun is its result."""
@@ -95,6 +111,7 @@ def run_map(magics: AwsBatchMagics, cell: str, options: RunOptions, map_options:
         print(f"\n--map {map_options.iterable}: {plan.count} items on {plan.children} children; "
               f"arrayProperties: {array}; retryStrategy: {payload.get('retryStrategy')}")
         return None
+    print(f"batchmagic: {worst_case(plan, prepared.settings, prepared.region)}", file=sys.stderr)
     run = job.launch(prepared, plan)
     if options.result:
         magics.namespace[options.result] = run

@@ -48,6 +48,8 @@ def final_lines(run: MapRun) -> list[str]:
              f"on {plural(run.plan.children, 'child')}{duration}"]
     if run.error is not None:
         lines.append(f"error: {str(run.error).splitlines()[0]}")
+    if run.cost is not None:
+        lines.append(f"cost: {run.cost}")
     failed = run.failed
     shown = range(run.plan.count) if run.plan.count <= TABLE_ROWS else [
         run.indices.index(i) for i in failed][:TABLE_ROWS]

@@ -232,7 +232,7 @@ class Run:
         finally:
             self._ended = time.time()
             if self._ledger is not None:
-                self._ledger.finish(self.job_id, self.status)
+                self._ledger.finish(self.job_id, self.status, cost_usd=self.cost_usd)
             # The display's final state must be sent before a waiting cell returns.
             self._display.finished(self)
             self._done.set()

@@ -24,6 +24,7 @@ from batchmagic.aws.job import JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.cost import CostEstimate, job_cost
 from batchmagic.run.fanout import MapPlan
 from batchmagic.run.mapresults import (
     ItemResult,
@@ -67,7 +68,16 @@ class ChildView:
     status: str = "SUBMITTED"
     exit_code: int | None = None
     reason: str | None = None
+    started_ms: int | None = None
+    stopped_ms: int | None = None
     _logs: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def seconds(self) -> float:
+        """How long the child ran (what it is billed for)."""
+        if self.started_ms is None or self.stopped_ms is None:
+            return 0.0
+        return max(0.0, (self.stopped_ms - self.started_ms) / 1000)
 
     @property
     def logs(self) -> list[str]:
@@ -112,6 +122,7 @@ class MapRun:
         self._ledger = ledger
         self._retry = retry
         self._bound = False
+        self._description: dict[str, Any] | None = None
         self._done = threading.Event()
         self._changed = threading.Condition()
         self._started = record.started_at or time.time()
@@ -268,7 +279,26 @@ class MapRun:
             raise BatchMagicError(f"array job {self.job_id} not found")
         return job
 
+    @property
+    def cost(self) -> CostEstimate | None:
+        """Every child's run time at the job's size, at list price (see ``Run.cost``)."""
+        if self._description is None:
+            return None
+        seconds = sum(child.seconds for child in self.children)
+        if seconds <= 0:
+            return None
+        # Each child is billed with its own one-minute minimum on Fargate.
+        billed = sum(max(child.seconds, 60.0) for child in self.children if child.seconds)
+        return job_cost(self._description, billed, self.clients.target.region,
+                        emulated=self.clients.target.emulator)
+
+    @property
+    def cost_usd(self) -> float | None:
+        cost = self.cost
+        return None if cost is None else cost.usd
+
     def _apply(self, job: dict[str, Any]) -> bool:
+        self._description = job
         summary = (job.get("arrayProperties") or {}).get("statusSummary")
         counts = dict(summary) if summary is not None else {job["status"]: 1}
         changed = counts != self.counts or job["status"] != self.status
@@ -281,6 +311,7 @@ class MapRun:
     def _update_child(self, index: int, job: dict[str, Any]) -> None:
         child = self.children[index]
         child.status = job["status"]
+        child.started_ms, child.stopped_ms = job.get("startedAt"), job.get("stoppedAt")
         containers = (job.get("ecsProperties") or {}).get("taskProperties", [{}])[0].get(
             "containers", [])
         main = next((c for c in containers if c.get("name") == "main"), None)
@@ -316,6 +347,7 @@ class MapRun:
         if child.status in ("SUCCEEDED", "FAILED"):
             return None
         child.status = summary["status"]
+        child.started_ms, child.stopped_ms = summary.get("startedAt"), summary.get("stoppedAt")
         child.reason = summary.get("statusReason")
         child.exit_code = (summary.get("container") or {}).get("exitCode")
         return child if child.status in ("SUCCEEDED", "FAILED") else None
@@ -359,7 +391,7 @@ class MapRun:
         finally:
             self._ended = time.time()
             if self._ledger is not None:
-                self._ledger.finish(self.job_id, self.status)
+                self._ledger.finish(self.job_id, self.status, cost_usd=self.cost_usd)
             self._display.finished(self)
             with self._changed:
                 self._done.set()

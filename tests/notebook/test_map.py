@@ -201,3 +201,13 @@ def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
     assert len(children) == 3
     assert all("Interrupted" in (c.get("statusReason") or "") for c in children)
     assert len(run.failed) == 3
+
+
+def test_a_sweep_states_its_cost_bound_before_submit_and_its_cost_after(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.user_ns["xs"] = [1, 2, 3]
+    run = ip.run_cell_magic("aws_batch", "--map xs --as x --timeout 600", "y = x")
+    err = capsys.readouterr().err
+    assert "3 children of 1 vCPU / 2048 MiB: ≈ $" in err and "at most ≈ $" in err
+    # Each child is billed at least a minute: 3 child-minutes of 1 vCPU and 2 GB.
+    assert run.cost_usd is not None and run.cost_usd >= 3 * (0.04048 + 2 * 0.004445) / 60
