@@ -16,6 +16,8 @@ import pytest
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 
+# The environment as the user had it: the live suite (`pytest -m aws`) reads their settings.
+USER_ENVIRONMENT = dict(os.environ)
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="batchmagic-tests-"))
 os.environ["BATCHMAGIC_STATE_DIR"] = str(_SESSION_DIR / "state")
 os.environ["BATCHMAGIC_CONFIG"] = str(_SESSION_DIR / "settings.json")

@@ -4,6 +4,7 @@ flags) and explain each failure with its fix. Exits non-zero when any check fail
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--bucket", help="S3 bucket to check (default: the configured one)")
     parser.add_argument("--queue", help="job queue to check (default: the configured one)")
+    parser.add_argument("--submit-test-job", action="store_true",
+                        help="then submit a tiny three-container job, follow it and report "
+                             "each step (definition, submit, log streams, live tail, outputs)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,4 +28,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"batchmagic doctor: {clients.target.describe()}\n")
     checks = run_doctor(clients, settings)
     print(render_checks_text(checks))
+    if args.submit_test_job:
+        checks += _test_job(clients, settings)
     return 0 if all(check.ok for check in checks) else 1
+
+
+def _test_job(clients: Any, settings: Any) -> list[Any]:
+    from batchmagic.provision.report import render_checks_text
+    from batchmagic.provision.testjob import submit_test_job
+
+    print("\nSubmitting a test job (a minute or two on AWS)...", flush=True)
+    steps = submit_test_job(
+        clients, settings,
+        report=lambda step: print(f"  {step.status}  {step.check}: {step.detail}"
+                                  + (f"  - fix: {step.fix}" if step.fix else ""), flush=True))
+    print()
+    print(render_checks_text(steps))
+    return steps
