@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Protocol
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.errors import aws_errors
@@ -125,18 +126,10 @@ class JobSnapshot:
         return next((c for c in self.containers if c.name == name), None)
 
 
-@dataclass(frozen=True)
-class WaitPacing:
-    """DescribeJobs pacing: ``first`` seconds apart at first (the emulator finishes small jobs in
-    under a second), times ``backoff`` up to ``most`` (AWS jobs take minutes): at 5 s, a long job
-    costs 12 DescribeJobs per minute. A change of the job brings the pace back to ``first``."""
-
-    first: float = 0.25
-    most: float = 5.0
-    backoff: float = 1.5
-
-    def after(self, interval: float, *, changed: bool) -> float:
-        return self.first if changed else min(self.most, interval * self.backoff)
+DESCRIBE_BACKOFF = Backoff(first=0.25, most=5.0, factor=1.5)
+"""DescribeJobs pacing: 0.25 s apart at first (the emulator finishes small jobs in under a
+second), slowing to 5 s (AWS jobs take minutes): at 5 s, a long job costs 12 DescribeJobs per
+minute. A change of the job brings the pace back to the first interval."""
 
 
 def _sleep(seconds: float, stop: threading.Event | None,
@@ -194,7 +187,7 @@ class BatchJob:
         on_update: Callable[[JobSnapshot], None] | None = None,
         poll: float | None = None,
         timeout: float | None = None,
-        pacing: WaitPacing | None = None,
+        pacing: Backoff = DESCRIBE_BACKOFF,
         stop: threading.Event | None = None,
         wake: threading.Event | None = None,
     ) -> JobSnapshot:
@@ -209,7 +202,6 @@ class BatchJob:
         call has already made botocore's 8 attempts, but a job followed for hours should outlast
         a minute of throttling or a dropped network, so up to 5 failures in a row are waited out.
         """
-        pacing = pacing or WaitPacing()
         if poll is not None:
             pacing = replace(pacing, first=poll)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -235,7 +227,7 @@ class BatchJob:
             if wake is not None and wake.is_set():
                 wake.clear()
                 changed = True
-            interval = pacing.after(interval, changed=changed)
+            interval = pacing.after(interval, progressed=changed)
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -250,7 +242,7 @@ class BatchJob:
         does. Returns the latest snapshot, terminal unless the timeout passed."""
         self.terminate(reason)
         try:
-            return self.wait(pacing=WaitPacing(first=0.25, most=2.0), timeout=timeout)
+            return self.wait(pacing=Backoff(first=0.25, most=2.0), timeout=timeout)
         except TimeoutError:
             return self.last if self.last is not None else self.describe()
 
@@ -334,7 +326,7 @@ def follow_logs(
     timeout: float | None = None,
     drain_timeout: float = 10.0,
     watcher: LogWatcher | None = None,
-    pacing: WaitPacing | None = None,
+    pacing: Backoff = DESCRIBE_BACKOFF,
     wake: threading.Event | None = None,
 ) -> JobSnapshot:
     """Wait for the job while streaming each container's lines to ``on_lines(container, lines)``;

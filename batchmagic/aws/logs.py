@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
@@ -101,18 +102,11 @@ class TokenBucket:
             self._tokens = min(self._tokens, 1 - seconds * self.rate)
 
 
-@dataclass(frozen=True)
-class Pacing:
-    """How often one stream is polled: ``fast`` after lines, times ``backoff`` up to ``idle``."""
+POLL_BACKOFF = Backoff(first=0.2, most=2.0, factor=1.5)
+"""How often one stream is polled: every 0.2 s after lines, slowing to every 2 s while idle."""
 
-    fast: float = 0.2
-    idle: float = 2.0
-    backoff: float = 1.5
-    missing_grace: float = 3.0
-    """While draining, how long a stream that never appeared is waited for."""
-
-    def after(self, interval: float, *, progressed: bool) -> float:
-        return self.fast if progressed else min(self.idle, max(self.fast, interval * self.backoff))
+MISSING_GRACE = 3.0
+"""While draining, how long a stream that never appeared is waited for (seconds)."""
 
 
 class Tail:
@@ -131,7 +125,7 @@ class Tail:
         self._on_lines = on_lines
         self._budget = budget
         self._token: str | None = None
-        self._interval = poller.pacing.fast
+        self._interval = poller.pacing.first
         self._due = 0.0
         self._draining_since: float | None = None
         self._drained = False
@@ -201,12 +195,14 @@ class LogPoller:
     _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, clients: AwsClients, *, rate: float = DEFAULT_RATE,
-                 burst: float = DEFAULT_RATE, pacing: Pacing | None = None,
+                 burst: float = DEFAULT_RATE, pacing: Backoff = POLL_BACKOFF,
+                 missing_grace: float = MISSING_GRACE,
                  budget_per_minute: float = DEFAULT_BUDGET_PER_MINUTE,
                  budget_burst: float = DEFAULT_BUDGET_BURST,
                  clock: Clock = time.monotonic) -> None:
         self.clients = clients
-        self.pacing = pacing or Pacing()
+        self.pacing = pacing
+        self.missing_grace = missing_grace
         self.requests = 0
         """GetLogEvents calls made so far."""
         self._clock = clock
@@ -335,7 +331,7 @@ class LogPoller:
             # stream that was seen before, or that never showed up within the grace, is done.
             since = tail._draining_since
             if draining and since is not None and (
-                tail.found or self._clock() - since >= self.pacing.missing_grace
+                tail.found or self._clock() - since >= self.missing_grace
             ):
                 self._retire(tail, drained=True)
                 return

@@ -7,9 +7,9 @@ calls at all.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import check_bucket
@@ -37,18 +37,13 @@ def _call(operation: str, fn: Any, **kwargs: Any) -> Any:
 
 
 def _wait_valid(describe: Any, what: str, timeout: float = 600) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
+    for _ in Backoff(first=0.1, most=5.0, factor=2.0).attempts(timeout):
         item: dict[str, Any] = describe()
         if item.get("status") == "VALID":
             return item
         if item.get("status") == "INVALID":
             raise SubmissionError(f"{what} is INVALID: {item.get('statusReason', 'no reason')}")
-        if time.monotonic() > deadline:
-            raise SubmissionError(f"{what} did not become VALID within {timeout:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
+    raise SubmissionError(f"{what} did not become VALID within {timeout:.0f} s")
 
 
 def check_compute_environment(clients: AwsClients, name: str) -> dict[str, Any]:

@@ -7,12 +7,14 @@ global, ...) live with every other fix in ``batchmagic.aws.errors``: operations 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
+
+SETTLE_BACKOFF = Backoff(first=0.2, most=5.0, factor=1.5)
 
 
 def call(operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
@@ -28,15 +30,10 @@ def wait_until(what: str, probe: Callable[[], tuple[bool, str]], *, timeout: flo
 
     AWS Batch takes from seconds (emulator) to a few minutes (EC2) to settle a change.
     """
-    deadline = time.monotonic() + timeout
-    interval = 0.2
-    while True:
+    state = "unknown"
+    for _ in SETTLE_BACKOFF.attempts(timeout):
         done, state = probe()
         if done:
             return
-        if time.monotonic() >= deadline:
-            message = f"{what} is still {state} after {timeout:.0f} s"
-            raise AwsError(message + (f" - {hint}" if hint else ""), code="Timeout",
-                           operation=operation)
-        time.sleep(interval)
-        interval = min(interval * 1.5, 5.0)
+    message = f"{what} is still {state} after {timeout:.0f} s"
+    raise AwsError(message + (f" - {hint}" if hint else ""), code="Timeout", operation=operation)

@@ -17,7 +17,7 @@ from batchmagic.errors import ConfigurationError
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call
 from batchmagic.provision.report import REUSED, ResourceResult
-from batchmagic.provision.setup_base import Report
+from batchmagic.provision.setup_base import Report, SetupContext
 from batchmagic.provision.setup_batch import BatchSteps
 from batchmagic.provision.setup_iam import IamSteps
 from batchmagic.provision.setup_network import NetworkSteps
@@ -73,38 +73,50 @@ def ensure_setup(
     """
     if platform not in res.PLATFORMS:
         raise ConfigurationError(f"--platform {platform!r}: use fargate or ec2")
-    run = _Setup(clients, res.Names(res.check_name(name)), region, dry_run, report, timeout)
+    context = SetupContext(clients, res.Names(res.check_name(name)), region, dry_run, report,
+                           timeout)
+    run = _Setup(context)
     return run.all(bucket, platform, prefix)
 
 
-class _Setup(StorageSteps, IamSteps, NetworkSteps, BatchSteps):
-    """One run of setup: each step lives in its own module; this runs them in order."""
+class _Setup:
+    """One run of setup: its steps, each in its own module, share one context and run in order.
+    """
+
+    def __init__(self, context: SetupContext) -> None:
+        self.context = context
+        self.storage = StorageSteps(context)
+        self.iam = IamSteps(context)
+        self.network = NetworkSteps(context)
+        self.batch = BatchSteps(context)
 
     def all(self, bucket: str | None, platform: str, prefix: str) -> SetupResult:
-        identity = call("sts:GetCallerIdentity", self.clients.sts.get_caller_identity)
-        self.account = str(identity["Account"])
-        bucket = bucket or self.names.default_bucket(self.account, self.region)
-        self.log_group()
-        self.bucket(bucket, prefix)
-        execution_role = self.role("execution role", self.names.execution_role, res.ECS_TASKS,
-                                   res.EXECUTION_POLICY_ARN,
-                                   "batchmagic: lets ECS pull images and write job logs")
-        task_role = self.task_role(bucket, prefix)
-        instance_profile = self.instance_profile() if platform == "ec2" else None
-        vpc, subnets = self.default_network()
-        group = self.security_group(vpc)
-        ce_name = self.names.compute_environment(platform)
-        ce_arn = self.compute_environment(ce_name, platform, subnets, group, instance_profile)
-        self.queue(ce_name, ce_arn)
+        context, names = self.context, self.context.names
+        identity = call("sts:GetCallerIdentity", context.clients.sts.get_caller_identity)
+        context.account = str(identity["Account"])
+        bucket = bucket or names.default_bucket(context.account, context.region)
+        self.storage.log_group()
+        self.storage.bucket(bucket, prefix)
+        execution_role = self.iam.role("execution role", names.execution_role, res.ECS_TASKS,
+                                       res.EXECUTION_POLICY_ARN,
+                                       "batchmagic: lets ECS pull images and write job logs")
+        task_role = self.iam.task_role(bucket, prefix)
+        instance_profile = self.iam.instance_profile() if platform == "ec2" else None
+        vpc, subnets = self.network.default_network()
+        group = self.network.security_group(vpc)
+        ce_name = names.compute_environment(platform)
+        ce_arn = self.batch.compute_environment(ce_name, platform, subnets, group,
+                                                instance_profile)
+        self.batch.queue(ce_name, ce_arn)
         settings = {
-            "region": self.region,
+            "region": context.region,
             "bucket": bucket,
             "prefix": prefix,
-            "queue": self.names.queue,
+            "queue": names.queue,
             "compute_environment": ce_name,
             "execution_role": execution_role,
             "task_role": task_role,
             "platform": platform,
-            "endpoint_url": self.clients.target.endpoint_url,
+            "endpoint_url": context.clients.target.endpoint_url,
         }
-        return SetupResult(settings, self.results, self.dry_run)
+        return SetupResult(settings, context.results, context.dry_run)

@@ -12,34 +12,39 @@ from batchmagic.provision.report import CREATED, REUSED, UPDATED, WOULD_CREATE
 from batchmagic.provision.setup_base import SetupContext
 
 
-class BatchSteps(SetupContext):
+class BatchSteps:
     """The compute environment and job queue, each waited for until VALID."""
+
+    def __init__(self, setup: SetupContext) -> None:
+        self.setup = setup
 
     def describe_ce(self, ce_name: str) -> dict[str, Any] | None:
         found = call("batch:DescribeComputeEnvironments",
-                     self.clients.batch.describe_compute_environments,
+                     self.setup.clients.batch.describe_compute_environments,
                      computeEnvironments=[ce_name])["computeEnvironments"]
         return dict(found[0]) if found else None
 
     def describe_queue(self) -> dict[str, Any] | None:
-        found = call("batch:DescribeJobQueues", self.clients.batch.describe_job_queues,
-                     jobQueues=[self.names.queue])["jobQueues"]
+        found = call("batch:DescribeJobQueues", self.setup.clients.batch.describe_job_queues,
+                     jobQueues=[self.setup.names.queue])["jobQueues"]
         return dict(found[0]) if found else None
 
     def compute_environment(self, ce_name: str, platform: str, subnets: list[str], group: str,
                             instance_profile: str | None) -> str:
         current = self.describe_ce(ce_name)
         if current is not None and current.get("status") != "DELETED":
-            if not self.dry_run:
+            if not self.setup.dry_run:
                 self.wait_valid("compute environment", ce_name,
                                 lambda: self.describe_ce(ce_name))
-            self.emit("compute environment", ce_name, REUSED,
-                      str(current["computeEnvironmentArn"]), self.foreign(current.get("tags")))
+            self.setup.emit("compute environment", ce_name, REUSED,
+                            str(current["computeEnvironmentArn"]),
+                            self.setup.foreign(current.get("tags")))
             return str(current["computeEnvironmentArn"])
-        if self.dry_run:
-            self.emit("compute environment", ce_name, WOULD_CREATE,
-                      detail=f"{platform}, up to {res.MAX_VCPUS} vCPUs")
-            return f"arn:aws:batch:{self.region}:{self.account}:compute-environment/{ce_name}"
+        if self.setup.dry_run:
+            self.setup.emit("compute environment", ce_name, WOULD_CREATE,
+                            detail=f"{platform}, up to {res.MAX_VCPUS} vCPUs")
+            region, account = self.setup.region, self.setup.account
+            return f"arn:aws:batch:{region}:{account}:compute-environment/{ce_name}"
         compute: dict[str, Any] = {
             "type": "FARGATE" if platform == "fargate" else "EC2",
             "maxvCpus": res.MAX_VCPUS,
@@ -54,47 +59,49 @@ class BatchSteps(SetupContext):
         # A freshly created instance profile can take a few seconds to be visible to Batch
         # (IAM is eventually consistent); the wait below reports an INVALID environment.
         arn = str(call("batch:CreateComputeEnvironment",
-                       self.clients.batch.create_compute_environment,
+                       self.setup.clients.batch.create_compute_environment,
                        computeEnvironmentName=ce_name, type="MANAGED", state="ENABLED",
                        computeResources=compute,
-                       tags=res.tags(self.names.name))["computeEnvironmentArn"])
+                       tags=res.tags(self.setup.names.name))["computeEnvironmentArn"])
         self.wait_valid("compute environment", ce_name, lambda: self.describe_ce(ce_name))
-        self.emit("compute environment", ce_name, CREATED, arn,
-                  f"{platform}, up to {res.MAX_VCPUS} vCPUs")
+        self.setup.emit("compute environment", ce_name, CREATED, arn,
+                        f"{platform}, up to {res.MAX_VCPUS} vCPUs")
         return arn
 
     def queue(self, ce_name: str, ce_arn: str) -> None:
-        batch = self.clients.batch
-        queue_name = self.names.queue
+        batch = self.setup.clients.batch
+        queue_name = self.setup.names.queue
         order = [{"order": 1, "computeEnvironment": ce_arn}]
         current = self.describe_queue()
         if current is not None and current.get("status") != "DELETED":
             arn = str(current["jobQueueArn"])
             attached = [o["computeEnvironment"] for o in current.get("computeEnvironmentOrder", [])]
-            if ce_arn in attached or ce_name in attached or not self.ours(current.get("tags")):
-                if not self.dry_run:
+            ours = self.setup.ours(current.get("tags"))
+            if ce_arn in attached or ce_name in attached or not ours:
+                if not self.setup.dry_run:
                     self.wait_valid("job queue", queue_name, self.describe_queue)
-                detail = self.foreign(current.get("tags"))
+                detail = self.setup.foreign(current.get("tags"))
                 if ce_arn not in attached and ce_name not in attached:
                     detail += f"; it does not use {ce_name}"
-                self.emit("job queue", queue_name, REUSED, arn, detail.strip("; "))
+                self.setup.emit("job queue", queue_name, REUSED, arn, detail.strip("; "))
                 return
             # Our queue, pointed at another of our environments (setup re-run with --platform).
-            if not self.dry_run:
+            if not self.setup.dry_run:
                 call("batch:UpdateJobQueue", batch.update_job_queue, jobQueue=queue_name,
                      computeEnvironmentOrder=order)
                 self.wait_valid("job queue", queue_name, self.describe_queue)
-            self.emit("job queue", queue_name, self.new(UPDATED), arn, f"now uses {ce_name}")
+            self.setup.emit("job queue", queue_name, self.setup.new(UPDATED), arn,
+                            f"now uses {ce_name}")
             return
-        if self.dry_run:
-            self.emit("job queue", queue_name, WOULD_CREATE, detail=f"uses {ce_name}")
+        if self.setup.dry_run:
+            self.setup.emit("job queue", queue_name, WOULD_CREATE, detail=f"uses {ce_name}")
             return
         # CreateJobQueue refuses a compute environment that is not VALID yet: it was waited for.
         arn = str(call("batch:CreateJobQueue", batch.create_job_queue, jobQueueName=queue_name,
                        state="ENABLED", priority=1, computeEnvironmentOrder=order,
-                       tags=res.tags(self.names.name))["jobQueueArn"])
+                       tags=res.tags(self.setup.names.name))["jobQueueArn"])
         self.wait_valid("job queue", queue_name, self.describe_queue)
-        self.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")
+        self.setup.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")
 
     def wait_valid(self, kind: str, name: str,
                    describe: Callable[[], dict[str, Any] | None]) -> None:
@@ -112,5 +119,5 @@ class BatchSteps(SetupContext):
                     code="INVALID", operation=operation)
             return status == "VALID", status
 
-        wait_until(f"{kind} {name}", probe, timeout=self.timeout, operation=operation,
+        wait_until(f"{kind} {name}", probe, timeout=self.setup.timeout, operation=operation,
                    hint="AWS is slow to settle it; run `batchmagic doctor` in a few minutes")

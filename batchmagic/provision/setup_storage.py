@@ -13,27 +13,30 @@ from batchmagic.provision.setup_base import SetupContext
 from batchmagic.settings import LOG_GROUP
 
 
-class StorageSteps(SetupContext):
+class StorageSteps:
     """The log group ``/aws/batch/job`` and the runs bucket."""
 
+    def __init__(self, setup: SetupContext) -> None:
+        self.setup = setup
+
     def log_group(self) -> None:
-        logs = self.clients.logs
+        logs = self.setup.clients.logs
         groups = call("logs:DescribeLogGroups", logs.describe_log_groups,
                       logGroupNamePrefix=LOG_GROUP)["logGroups"]
         if any(g["logGroupName"] == LOG_GROUP for g in groups):
-            self.emit("log group", LOG_GROUP, REUSED)
+            self.setup.emit("log group", LOG_GROUP, REUSED)
             return
-        if not self.dry_run:
+        if not self.setup.dry_run:
             call("logs:CreateLogGroup", logs.create_log_group, logGroupName=LOG_GROUP,
-                 tags=res.tags(self.names.name))
+                 tags=res.tags(self.setup.names.name))
             # Retention only on a group we create: an existing one keeps its owner's choice.
             call("logs:PutRetentionPolicy", logs.put_retention_policy,
                  logGroupName=LOG_GROUP, retentionInDays=res.LOG_RETENTION_DAYS)
-        self.emit("log group", LOG_GROUP, self.new(CREATED),
-                  detail=f"retention {res.LOG_RETENTION_DAYS} days")
+        self.setup.emit("log group", LOG_GROUP, self.setup.new(CREATED),
+                        detail=f"retention {res.LOG_RETENTION_DAYS} days")
 
     def bucket(self, bucket: str, prefix: str) -> None:
-        s3 = self.clients.s3
+        s3 = self.setup.clients.s3
         try:
             call("s3:HeadBucket", s3.head_bucket, Bucket=bucket)
         except AwsError as error:
@@ -47,41 +50,41 @@ class StorageSteps(SetupContext):
         else:
             self.reuse_bucket(bucket, prefix)
             return
-        if not self.dry_run:
+        if not self.setup.dry_run:
             create: dict[str, Any] = {"Bucket": bucket}
             # us-east-1 is the one region that rejects an explicit LocationConstraint.
-            if self.region != "us-east-1":
-                create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            if self.setup.region != "us-east-1":
+                create["CreateBucketConfiguration"] = {"LocationConstraint": self.setup.region}
             call("s3:CreateBucket", s3.create_bucket, **create)
             call("s3:PutBucketTagging", s3.put_bucket_tagging, Bucket=bucket,
-                 Tagging={"TagSet": res.tag_list(self.names.name)})
+                 Tagging={"TagSet": res.tag_list(self.setup.names.name)})
             for part in _BUCKET_PARTS:
                 part.put(s3, bucket, prefix)
-        self.emit("bucket", bucket, self.new(CREATED),
-                  detail=f"private, AES256, runs expire after {res.RUN_EXPIRY_DAYS} days")
+        self.setup.emit("bucket", bucket, self.setup.new(CREATED),
+                        detail=f"private, AES256, runs expire after {res.RUN_EXPIRY_DAYS} days")
 
     def reuse_bucket(self, bucket: str, prefix: str) -> None:
-        s3 = self.clients.s3
+        s3 = self.setup.clients.s3
         try:
             tag_set = call("s3:GetBucketTagging", s3.get_bucket_tagging, Bucket=bucket)["TagSet"]
         except AwsError as error:
             if error.code != "NoSuchTagSet":
                 raise
             tag_set = []
-        if not self.ours(tag_set):
+        if not self.setup.ours(tag_set):
             # Someone else's bucket: its lifecycle rules would be replaced by ours, so no changes.
-            self.emit("bucket", bucket, REUSED, detail=self.foreign(tag_set))
+            self.setup.emit("bucket", bucket, REUSED, detail=self.setup.foreign(tag_set))
             return
         # A setup interrupted after CreateBucket left parts unconfigured: complete them.
         missing = [part for part in _BUCKET_PARTS if not part.present(s3, bucket)]
         if not missing:
-            self.emit("bucket", bucket, REUSED)
+            self.setup.emit("bucket", bucket, REUSED)
             return
-        if not self.dry_run:
+        if not self.setup.dry_run:
             for part in missing:
                 part.put(s3, bucket, prefix)
-        self.emit("bucket", bucket, self.new(UPDATED),
-                  detail="added " + ", ".join(part.label for part in missing))
+        self.setup.emit("bucket", bucket, self.setup.new(UPDATED),
+                        detail="added " + ", ".join(part.label for part in missing))
 
 
 @dataclass(frozen=True)

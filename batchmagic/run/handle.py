@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus, WaitPacing, follow_logs
+from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus, follow_logs
 from batchmagic.aws.livetail import LiveJobWatcher
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
@@ -35,7 +36,7 @@ Binder = Callable[[dict[str, Any]], None]
 
 # Status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come through
 # the live tail, and the bootstrap's last line wakes the poll for the job's end.
-FOLLOW_PACING = WaitPacing(first=0.1, most=15.0, backoff=1.5)
+FOLLOW_PACING = Backoff(first=0.1, most=15.0, factor=1.5)
 
 
 def interrupted(message: str) -> KeyboardInterrupt:

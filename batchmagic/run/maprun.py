@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.errors import aws_errors
@@ -371,18 +372,19 @@ class MapRun:
 
     def _follow(self) -> None:
         try:
-            delay = 0.2
+            # Quota: DescribeJobs backs off to one call in 5 s while nothing changes.
+            backoff = Backoff(first=0.2, most=5.0, factor=1.5)
+            delay = backoff.first
             while True:
                 previous = dict(self.counts)
                 if self._apply(self._describe()):
                     self._refresh_children(previous)
                     self._display.progress(self)
-                    delay = 0.2
+                    delay = backoff.first
                 if self.status in ("SUCCEEDED", "FAILED"):
                     break
                 time.sleep(delay)
-                # Quota: DescribeJobs backs off to one call in 5 s while nothing changes.
-                delay = min(5.0, delay * 1.5)
+                delay = backoff.after(delay)
             self._finish()
         except BatchMagicError as error:
             self.error = error

@@ -17,17 +17,18 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.job import (
+    DESCRIBE_BACKOFF,
     BatchJob,
     ContainerState,
     JobSnapshot,
     JobStatus,
-    WaitPacing,
     follow_logs,
 )
 from batchmagic.aws.livetail import LiveJobWatcher
-from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Pacing
+from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller
 from batchmagic.errors import AwsError
 from tests.helpers import make_queue
 
@@ -46,7 +47,7 @@ def queue(target: Any) -> str:
 
 @pytest.fixture()
 def poller(clients: AwsClients) -> Iterator[LogPoller]:
-    poller = LogPoller(clients, rate=50, burst=10, pacing=Pacing(fast=0.05, idle=0.3),
+    poller = LogPoller(clients, rate=50, burst=10, pacing=Backoff(first=0.05, most=0.3),
                        budget_per_minute=600)
     yield poller
     poller.close()
@@ -158,7 +159,7 @@ def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
         timer.start()
         started = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            job.wait(pacing=WaitPacing(first=3, most=5))
+            job.wait(pacing=Backoff(first=3, most=5))
         assert time.monotonic() - started < 1.5
     finally:
         job.terminate_and_wait("cleanup")
@@ -202,11 +203,11 @@ def test_status_properties() -> None:
 
 def test_describe_pacing_fits_the_call_budget() -> None:
     """A long job, no changes: DescribeJobs calls in the first minute and then per minute."""
-    pacing, interval, clock, calls = WaitPacing(), WaitPacing().first, 0.0, []
+    pacing, interval, clock, calls = DESCRIBE_BACKOFF, DESCRIBE_BACKOFF.first, 0.0, []
     while clock < 600:
         calls.append(clock)
         clock += interval
-        interval = pacing.after(interval, changed=False)
+        interval = pacing.after(interval, progressed=False)
     first_minute = sum(1 for c in calls if c < 60)
     later = sum(1 for c in calls if 300 <= c < 360)
     assert first_minute <= 25 and later <= 12

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.logs import LogLine, LogPoller, Pacing, TokenBucket
+from batchmagic.aws.logs import LogLine, LogPoller, TokenBucket
 
 GROUP = "/batchmagic/test"
 
@@ -25,7 +26,7 @@ def group(clients: AwsClients) -> str:
 
 @pytest.fixture()
 def poller(clients: AwsClients) -> Iterator[LogPoller]:
-    poller = LogPoller(clients, rate=50, burst=10, pacing=Pacing(fast=0.05, idle=0.4))
+    poller = LogPoller(clients, rate=50, burst=10, pacing=Backoff(first=0.05, most=0.4))
     yield poller
     poller.close()
 
@@ -107,7 +108,8 @@ def test_stream_created_later_is_waited_for(clients: AwsClients, group: str,
 def test_drain_of_a_stream_that_never_appears_ends_after_the_grace(
     clients: AwsClients, group: str
 ) -> None:
-    poller = LogPoller(clients, pacing=Pacing(fast=0.05, idle=0.2, missing_grace=0.3))
+    poller = LogPoller(clients, pacing=Backoff(first=0.05, most=0.2),
+                        missing_grace=0.3)
     try:
         tail = poller.tail(group, _stream(clients, group, create=False), Collector())
         started = time.monotonic()
@@ -118,7 +120,7 @@ def test_drain_of_a_stream_that_never_appears_ends_after_the_grace(
 
 
 def test_idle_stream_backs_off(clients: AwsClients, group: str) -> None:
-    pacing = Pacing(fast=0.05, idle=0.5, backoff=2.0)
+    pacing = Backoff(first=0.05, most=0.5, factor=2.0)
     poller = LogPoller(clients, rate=100, burst=10, pacing=pacing)
     try:
         stream = _stream(clients, group)
@@ -142,7 +144,7 @@ def test_idle_stream_backs_off(clients: AwsClients, group: str) -> None:
 
 
 def test_global_rate_limit_caps_requests(clients: AwsClients, group: str) -> None:
-    poller = LogPoller(clients, rate=5, burst=2, pacing=Pacing(fast=0.01, idle=0.01))
+    poller = LogPoller(clients, rate=5, burst=2, pacing=Backoff(first=0.01, most=0.01))
     try:
         tails = [poller.tail(group, _stream(clients, group), Collector()) for _ in range(6)]
         time.sleep(0.3)
@@ -226,8 +228,8 @@ def test_token_bucket() -> None:
 
 
 def test_pacing_backs_off_to_idle_and_snaps_back() -> None:
-    pacing = Pacing(fast=0.2, idle=2.0, backoff=1.5)
-    interval, seen = pacing.fast, []
+    pacing = Backoff(first=0.2, most=2.0, factor=1.5)
+    interval, seen = pacing.first, []
     for _ in range(10):
         interval = pacing.after(interval, progressed=False)
         seen.append(interval)
