@@ -8,12 +8,15 @@ complete:
 
 - a session only sees events ingested after it started, so when a container's stream appears
   (from DescribeJobs), a new session on all known streams is started *before* the old one is
-  closed, and the new stream is read once from its head (its first lines);
-- when the job has ended, every stream is read to its end, as with polling.
+  closed; the new stream is read at once, and once the session is open every stream is read
+  with ``nextForwardToken`` up to its end (a catch-up: what the new session may have missed);
+- a stream that cannot be caught up yet (not created, a failed call) is tried again at the
+  next update; when the job has ended, every stream is read to its end.
 
-Lines may thus arrive twice (two sessions overlapping, a head read overlapping a session);
-:class:`StreamMerge` delivers each line once, in stream order. A session is opened by its own
-thread, so a slow or refused StartLiveTail never holds up the status polls that feed it; the
+Lines thus arrive twice or in a different order from different sources (two sessions
+overlapping, a catch-up overlapping a session, sources answering with different latencies);
+:class:`StreamMerge` delivers each line exactly once, in stream order. A session is opened by
+its own thread, so a slow or refused StartLiveTail never holds up the status polls that feed it; the
 previous session is closed once the new one is open. Host prefix, partition and timeouts:
 ``AwsClients.logs_streaming`` and :func:`log_group_arn`.
 """
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,57 +33,17 @@ from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
 from batchmagic.aws.job import BatchJob, JobSnapshot, OnContainerLines
 from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.aws.merge import OnStreamLines, StreamMerge
 from batchmagic.errors import AwsError, BatchMagicError
 from batchmagic.settings import LOG_GROUP
 
 log = logging.getLogger(__name__)
 
-OnStreamLines = Callable[[str, list[LogLine]], None]
-_Key = tuple[int, str]
 
 # Targets where StartLiveTail is refused for good (no permission, not supported): later jobs of
 # this kernel poll straight away. A session quota error only affects the job that hit it.
 _REFUSED_CODES = ACCESS_DENIED_CODES | UNSUPPORTED_CODES
 _unavailable: set[AwsTarget] = set()
-
-
-class StreamMerge:
-    """Delivers each log event once, whichever source (session, head read) saw it first.
-
-    Every source reads a stream in order; each keeps a cursor into the events already known for
-    that stream and skips the ones it finds ahead of its cursor.
-    """
-
-    def __init__(self, deliver: OnStreamLines) -> None:
-        self._deliver = deliver
-        self._known: dict[str, list[_Key]] = defaultdict(list)
-        self._cursor: dict[tuple[object, str], int] = {}
-        self._lock = threading.Lock()
-
-    def start_source(self, source: object, stream: str, *, from_head: bool) -> None:
-        """A source that sees the stream from its head, or only from now on."""
-        with self._lock:
-            self._cursor[(source, stream)] = 0 if from_head else len(self._known[stream])
-
-    def add(self, source: object, stream: str, events: list[LogLine]) -> None:
-        fresh: list[LogLine] = []
-        with self._lock:
-            known = self._known[stream]
-            cursor = self._cursor.get((source, stream), len(known))
-            for event in events:
-                key = (event.timestamp_ms, event.message)
-                try:
-                    cursor = known.index(key, cursor) + 1
-                except ValueError:
-                    # New. A source that had seen everything moves on with it; one still behind
-                    # (e.g. a head read passing lines another source missed) keeps its place.
-                    at_end = cursor == len(known)
-                    known.append(key)
-                    cursor = len(known) if at_end else cursor
-                    fresh.append(event)
-            self._cursor[(source, stream)] = cursor
-        if fresh:
-            self._deliver(stream, fresh)
 
 
 class LiveSession:
@@ -113,14 +76,19 @@ class LiveSession:
             if self._closed.is_set():
                 self._release()
                 return
+            self._merge.started(self)
             if self._on_open is not None:
                 self._on_open()
             with aws_errors("StartLiveTail"):
                 for event in self._events:
                     if self._closed.is_set():
                         return
-                    for result in ((event.get("sessionUpdate") or {}).get("sessionResults")
-                                   or []):
+                    update = event.get("sessionUpdate") or {}
+                    if (update.get("sessionMetadata") or {}).get("sampled"):
+                        # Above 500 events/s AWS drops events from the session: it no longer
+                        # says what comes next, so reads take over.
+                        raise RuntimeError("the live tail session is sampling events")
+                    for result in update.get("sessionResults") or []:
                         line = LogLine(int(result.get("timestamp", 0)),
                                        str(result.get("message", "")))
                         self._merge.add(self, str(result.get("logStreamName", "")), [line])
@@ -132,6 +100,7 @@ class LiveSession:
         """Stop now; the connection is released in the background, because closing an event
         stream blocks until its next message (a heartbeat comes every second)."""
         self._closed.set()
+        self._merge.forget(self)
         threading.Thread(target=self._release, daemon=True).start()
 
     def _release(self) -> None:
@@ -143,6 +112,14 @@ class LiveSession:
             events.close()
         except Exception as error:  # closing a stream that already ended is not a problem
             log.debug("closing a live tail session: %r", error)
+
+
+class _Reader:
+    """A stream read forward with ``nextForwardToken``: a source that never repeats itself."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.lock = threading.Lock()
 
 
 class LiveTails:
@@ -159,6 +136,8 @@ class LiveTails:
         self._streams: list[str] = []
         self._failed: BaseException | None = None
         self._lock = threading.Lock()
+        self._readers: dict[str, _Reader] = {}
+        self._reader_lock = threading.Lock()
         self._client = client if client is not None else clients.logs_streaming
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")
@@ -187,49 +166,67 @@ class LiveTails:
             self._on_failure(original)
 
     def follow(self, streams: list[str]) -> None:
-        """Make sure every stream in ``streams`` is followed; new ones are read from the head."""
+        """Make sure every stream in ``streams`` is followed by a session (a new one when
+        streams were added, which catches every stream up once it is open), and catch up the
+        new streams (their first lines, without waiting for the session) and those whose
+        session events are not anchored yet."""
         with self._lock:
+            if self._failed is not None:
+                return
             new = [s for s in streams if s not in self._streams]
-            if not new or self._failed is not None:
-                return
-            self._streams.extend(new)
-            old = self._session
-            # The old session keeps delivering until the new one is open.
-            self._session = LiveSession(self._client, self._arn(), list(self._streams),
-                                        self._merge, self.fail,
-                                        on_open=old.close if old is not None else None)
-        for stream in new:
-            self.read_stream(stream, to_end=False)
+            if new:
+                self._streams.extend(new)
+                old = self._session
+                # The old session keeps delivering until the new one is open.
+                self._session = LiveSession(self._client, self._arn(), list(self._streams),
+                                            self._merge, self.fail,
+                                            on_open=lambda: self._opened(old))
+        for stream in list(self._streams):
+            if stream in new or not self._merge.anchored(stream):
+                self.catch_up(stream)
 
-    def read_stream(self, stream: str, *, to_end: bool) -> None:
-        """GetLogEvents from the head: one page, or (``to_end``) until the stream's end."""
-        source = object()
-        self._merge.start_source(source, stream, from_head=True)
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"logGroupName": self._log_group, "logStreamName": stream,
-                                      "startFromHead": True}
-            if token:
-                kwargs["nextToken"] = token
-            try:
-                with aws_errors(f"GetLogEvents {self._log_group}:{stream}"):
-                    page = self._clients.logs.get_log_events(**kwargs)
-            except AwsError as error:
-                if error.code == "ResourceNotFoundException":
+    def _opened(self, old: LiveSession | None) -> None:
+        if old is not None:
+            old.close()
+        for stream in list(self._streams):
+            self.catch_up(stream)
+
+    def catch_up(self, stream: str) -> None:
+        """GetLogEvents with the stream's ``nextForwardToken`` until its end (the same token
+        comes back), which also anchors the session's events (see :class:`StreamMerge`)."""
+        with self._reader_lock:
+            reader = self._readers.get(stream)
+            if reader is None:
+                reader = self._readers[stream] = _Reader()
+                self._merge.start_source(reader, stream, from_head=True)
+        with reader.lock:
+            while True:
+                kwargs: dict[str, Any] = {"logGroupName": self._log_group,
+                                          "logStreamName": stream, "startFromHead": True}
+                if reader.token:
+                    kwargs["nextToken"] = reader.token
+                requested_at = time.monotonic()
+                try:
+                    with aws_errors(f"GetLogEvents {self._log_group}:{stream}"):
+                        page = self._clients.logs.get_log_events(**kwargs)
+                except AwsError as error:
+                    if error.code == "ResourceNotFoundException":
+                        return  # not created yet: the next update tries again
+                    raise
+                events = [LogLine(int(e.get("timestamp", 0)), str(e.get("message", "")))
+                          for e in page.get("events") or []]
+                self._merge.add(reader, stream, events)
+                token = page.get("nextForwardToken")
+                if token == reader.token and not events:
+                    self._merge.reached_end(stream, requested_at)
                     return
-                raise
-            events = [LogLine(int(e.get("timestamp", 0)), str(e.get("message", "")))
-                      for e in page.get("events") or []]
-            self._merge.add(source, stream, events)
-            if not to_end or page.get("nextForwardToken") == token:
-                return
-            token = page.get("nextForwardToken")
+                reader.token = token
 
     def finish(self) -> None:
         """Read every stream to its end, then close the session."""
         try:
             for stream in list(self._streams):
-                self.read_stream(stream, to_end=True)
+                self.catch_up(stream)
         finally:
             self.close()
 

@@ -34,8 +34,16 @@ class LogSink:
 
     def write(self, group: str, stream: str, message: str,
               timestamp_ms: int | None = None) -> None:
-        """Append one event (one line of output) to the stream."""
-        stamp = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+        """Append one event (one line of output) to the stream.
+
+        Stamped under the lock and never earlier than the stream's previous event: moto keeps
+        a stream sorted by timestamp and its forward tokens are positions in that order, so an
+        event stamped before one already stored would shift what a reader has read (as the
+        awslogs driver, which stamps lines as it reads them, never does).
+        """
         with self._lock:
+            now = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+            events = self._backend.groups[group].streams[stream].events
+            stamp = max(now, events[-1].timestamp) if events else now
             self._backend.put_log_events(group, stream, [{"timestamp": stamp,
                                                            "message": message}])
