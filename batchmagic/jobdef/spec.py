@@ -228,7 +228,10 @@ def stage_in_command(in_uri: str) -> list[str]:
 def stage_out_command(out_uri: str, output_patterns: Sequence[str]) -> list[str]:
     # --exclude "*" first, then the includes: the AWS CLI applies filters in order, last match
     # wins, and roots each pattern at the source directory. `*` also matches "/".
-    command = ["s3", "cp", WORK_DIR, out_uri, "--recursive", "--exclude", "*"]
+    # --no-follow-symlinks: a link the cell made (to "/", to a host file) is never followed, so
+    # nothing from outside the work dir comes back (the bootstrap reports the skipped links).
+    command = ["s3", "cp", WORK_DIR, out_uri, "--recursive", "--no-follow-symlinks",
+               "--exclude", "*"]
     for pattern in (
         RESULT_FILE,
         PULL_FILE,
@@ -239,13 +242,17 @@ def stage_out_command(out_uri: str, output_patterns: Sequence[str]) -> list[str]
     return [*command, "--only-show-errors"]
 
 
-def main_environment(environment: Mapping[str, str], pull_names: Sequence[str]) -> dict[str, str]:
+def main_environment(environment: Mapping[str, str], pull_names: Sequence[str],
+                     output_patterns: Sequence[str] = ()) -> dict[str, str]:
     """The user's environment plus ours (ours win: the bootstrap depends on them)."""
-    return {
+    env = {
         **environment,
         **_static_main_env(),
         "BATCHMAGIC_PULL": ",".join(pull_names),
     }
+    if output_patterns:  # the bootstrap names the links among them that stage-out skips
+        env["BATCHMAGIC_OUTPUTS"] = json.dumps(list(output_patterns))
+    return env
 
 
 def submit_payload(
@@ -280,7 +287,7 @@ def submit_payload(
         {
             "name": MAIN,
             "command": list(MAIN_COMMAND),
-            "environment": _env(main_environment(environment, pull_names)),
+            "environment": _env(main_environment(environment, pull_names, output_patterns)),
             "resourceRequirements": _resources(*sizes[MAIN]),
         },
         {

@@ -248,6 +248,7 @@ class Run:
         self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
         self.outputs.update(self.cell_result.outputs)
         self.pulled = load_pulled(result.internal.get(layout.PULL_FILE))
+        self.warnings += self.cell_result.link_warnings()
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
         self.error = self._failure(snapshot)

@@ -38,6 +38,7 @@ class CellResult:
     missing_pull: list[str] = field(default_factory=list)
     unpicklable_pull: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
+    skipped_links: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, data: bytes | None) -> CellResult:
@@ -56,7 +57,15 @@ class CellResult:
             missing_pull=list(raw.get("missing_pull") or []),
             unpicklable_pull=dict(raw.get("unpicklable_pull") or {}),
             usage=dict(raw.get("usage") or {}),
+            skipped_links=[dict(item) for item in raw.get("skipped_links") or []
+                           if isinstance(item, dict)],
         )
+
+    def link_warnings(self) -> list[str]:
+        """One line per output that stage-out left behind because it is a symbolic link."""
+        return [f"{item.get('path')} was not brought back: {item.get('reason')} "
+                f"(-> {item.get('target')}); stage-out never follows links"
+                for item in self.skipped_links]
 
 
 def load_pulled(data: bytes | None) -> dict[str, Any]:

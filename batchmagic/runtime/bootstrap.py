@@ -284,6 +284,7 @@ class Run:
             "missing_pull": self.missing_pull,
             "unpicklable_pull": self.unpicklable_pull,
             "usage": self.usage,
+            "skipped_links": __import__("batchmagic_links").report(self.workdir),
         }
         data = json.dumps(result, default=str, indent=2).encode("utf-8")
         _atomic_write(os.path.join(self.results_dir, "result.json"), data)

@@ -199,7 +199,7 @@ def test_submit_commands() -> None:
     ]
     assert containers["stage-out"]["command"] == [
         "s3", "cp", "/work", "s3://bucket/batchmagic/alice/run1/out/", "--recursive",
-        "--exclude", "*",
+        "--no-follow-symlinks", "--exclude", "*",
         "--include", ".batchmagic/result.json",
         "--include", ".batchmagic/pull.pkl",
         "--include", ".outputs/*",
@@ -218,6 +218,7 @@ def test_submit_environment() -> None:
         "BATCHMAGIC_WORKDIR": "/work",
         "BATCHMAGIC_OUTPUT_DIR": "/work/.outputs",
         "BATCHMAGIC_PULL": "df,model",
+        "BATCHMAGIC_OUTPUTS": '["*.json", "plots/*.png"]',
         "PYTHONUNBUFFERED": "1",
     }
     assert not any(name.startswith("AWS_") for name in env)
