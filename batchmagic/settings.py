@@ -110,6 +110,27 @@ class Settings:
     ephemeral_storage: int | None = field(
         default=None, metadata={"help": "Fargate ephemeral storage in GiB (21-200; AWS default 20)"}
     )
+    arch: str = field(
+        default="x86_64",
+        metadata={"help": "CPU architecture on Fargate: x86_64 or arm64 (the price follows)"},
+    )
+    gpu: int | None = field(
+        default=None, metadata={"help": "GPUs of the main container (EC2 only)"}
+    )
+    spot: bool = field(
+        default=False, metadata={"help": "run on the Spot queue (spot_queue; setup --spot)"}
+    )
+    spot_queue: str | None = field(
+        default=None, metadata={"help": "job queue of the Spot compute environment"}
+    )
+    runnable_timeout: int | None = field(
+        default=None,
+        metadata={"help": "cancel a job that has not started after this many seconds"},
+    )
+    diagnose_after: int = field(
+        default=30,
+        metadata={"help": "seconds a job may wait to start before its wait is diagnosed"},
+    )
     output_dir: str = field(
         default=".", metadata={"help": "local directory the output files are written to"}
     )

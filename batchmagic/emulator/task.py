@@ -27,6 +27,7 @@ from batchmagic.emulator.forkserver import ForkedProcess
 from batchmagic.emulator.launch import container_argv, container_environment
 from batchmagic.emulator.logsink import DEFAULT_LOG_GROUP, LogSink
 from batchmagic.emulator.models import ContainerRun, Job
+from batchmagic.emulator.secrets import resolve_secrets
 
 STOP_GRACE_S = 3.0
 ESSENTIAL_EXITED = "Essential container in task exited"
@@ -92,11 +93,16 @@ class TaskAttempt:
         self.sink.open_stream(group, stream)
         mapping = self.volume_map(run)
         job_env = {e["name"]: e.get("value", "") for e in run.spec.detail.get("environment") or []}
+        secret_env, secret_failure = resolve_secrets(run.spec.detail.get("secrets") or [],
+                                                     self.endpoint_url, self.job.region)
+        job_env.update(secret_env)
         env = container_environment(endpoint_url=self.endpoint_url, region=self.job.region,
                                     job_env=job_env, batch_env=self.batch_env(),
                                     volume_map=mapping)
         argv, why = container_argv(run.spec.detail.get("image", ""),
                                    list(run.spec.detail.get("command") or []), mapping, env)
+        if secret_failure:
+            argv, why = None, secret_failure
         with self.lock:
             run.log_stream, run.state = stream, "RUNNING"
             proc = None if argv is None or self.closed else self._popen(argv, env, run)

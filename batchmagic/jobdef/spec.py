@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchmagic.errors import ConfigurationError
+from batchmagic.jobdef.extras import add_gpus, add_to_definition, validate_arch, validate_gpu
 from batchmagic.jobdef.layout import (
     INTERNAL_DIR,
     MAIN,
@@ -68,9 +69,13 @@ class JobSpec:
     task_role: str | None = None
     ephemeral_storage: int | None = None
     timeout: int | None = None
+    arch: str = "X86_64"
+    gpu: int | None = None
+    secrets: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Settings, region: str) -> JobSpec:
+    def from_settings(cls, settings: Settings, region: str,
+                      secrets: tuple[tuple[str, str], ...] = ()) -> JobSpec:
         """Build and validate a spec from effective settings (ConfigurationError if invalid)."""
         spec = cls(
             image=settings.image,
@@ -83,6 +88,9 @@ class JobSpec:
             task_role=settings.task_role,
             ephemeral_storage=settings.ephemeral_storage,
             timeout=settings.timeout,
+            arch=validate_arch(settings.arch, settings.platform.lower()),
+            gpu=settings.gpu,
+            secrets=secrets,
         )
         spec.validate()
         return spec
@@ -94,6 +102,7 @@ class JobSpec:
     def validate(self) -> None:
         """Check size, storage and timeout before any AWS call."""
         validate_size(self.platform, self.cpu, self.memory)
+        validate_gpu(self.gpu, self.platform)
         if not self.image:
             raise ConfigurationError("No container image: set --image.")
         if self.ephemeral_storage is not None:
@@ -196,8 +205,9 @@ def _definition_body(spec: JobSpec) -> dict[str, Any]:
         task["networkConfiguration"] = {"assignPublicIp": "ENABLED"}
         if spec.ephemeral_storage is not None:
             task["ephemeralStorage"] = {"sizeInGiB": spec.ephemeral_storage}
-        # runtimePlatform is left out: AWS defaults to LINUX/X86_64, which every default image
-        # (python, aws-cli) supports; ARM64 would break user images built for amd64 only.
+        # runtimePlatform only for --arch arm64: AWS defaults to LINUX/X86_64, which every
+        # default image (python, aws-cli) supports.
+    add_to_definition(task, platform=spec.platform, arch=spec.arch, secrets=spec.secrets)
     return {
         "type": "container",
         "platformCapabilities": ["FARGATE" if spec.is_fargate else "EC2"],
@@ -296,6 +306,7 @@ def submit_payload(
             "resourceRequirements": _resources(*sizes[STAGE_OUT]),
         },
     ]
+    add_gpus(containers, spec.gpu)
     payload: dict[str, Any] = {
         "jobName": job_name,
         "jobQueue": job_queue,

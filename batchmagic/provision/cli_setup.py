@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "created if missing)")
     parser.add_argument("--platform", choices=("fargate", "ec2"), default="fargate",
                         help="compute environment kind (default: fargate)")
+    parser.add_argument("--spot", action="store_true",
+                        help="also a Spot compute environment (FARGATE_SPOT, or EC2 Spot) and its "
+                             "queue NAME-spot-queue, for %%aws_batch --spot")
     add_target_arguments(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="show what would be created or reused; change nothing")
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = ensure_setup(clients, name=args.name, bucket=args.bucket,
                               platform=args.platform, region=region, dry_run=args.dry_run,
+                              spot=args.spot,
                               report=lambda r: print(r.line(), flush=True))
     except BatchMagicError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -70,6 +70,10 @@ class Names:
     def queue(self) -> str:
         return f"{self.name}-queue"
 
+    @property
+    def spot_queue(self) -> str:
+        return f"{self.name}-spot-queue"
+
     def compute_environment(self, platform: str) -> str:
         return f"{self.name}-{platform}"
 

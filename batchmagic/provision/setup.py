@@ -42,7 +42,7 @@ class SetupResult:
     def config_line(self) -> str:
         """The ``%aws_batch_config`` line that sets the same values in a notebook."""
         options = ("region", "endpoint_url", "bucket", "queue", "compute_environment",
-                   "execution_role", "task_role", "platform")
+                   "execution_role", "task_role", "platform", "spot_queue")
         parts = ["%aws_batch_config"]
         for key in options:
             value = self.settings.get(key)
@@ -62,6 +62,7 @@ def ensure_setup(
     dry_run: bool = False,
     report: Report | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    spot: bool = False,
 ) -> SetupResult:
     """Create the missing resources of setup ``name`` and reuse the existing ones.
 
@@ -76,7 +77,7 @@ def ensure_setup(
     context = SetupContext(clients, res.Names(res.check_name(name)), region, dry_run, report,
                            timeout)
     run = _Setup(context)
-    return run.all(bucket, platform, prefix)
+    return run.all(bucket, platform, prefix, spot)
 
 
 class _Setup:
@@ -90,7 +91,7 @@ class _Setup:
         self.network = NetworkSteps(context)
         self.batch = BatchSteps(context)
 
-    def all(self, bucket: str | None, platform: str, prefix: str) -> SetupResult:
+    def all(self, bucket: str | None, platform: str, prefix: str, spot: bool) -> SetupResult:
         context, names = self.context, self.context.names
         identity = call("sts:GetCallerIdentity", context.clients.sts.get_caller_identity)
         context.account = str(identity["Account"])
@@ -108,7 +109,7 @@ class _Setup:
         ce_arn = self.batch.compute_environment(ce_name, platform, subnets, group,
                                                 instance_profile)
         self.batch.queue(ce_name, ce_arn)
-        settings = {
+        settings: dict[str, Any] = {
             "region": context.region,
             "bucket": bucket,
             "prefix": prefix,
@@ -119,4 +120,10 @@ class _Setup:
             "platform": platform,
             "endpoint_url": context.clients.target.endpoint_url,
         }
+        if spot:
+            spot_ce = f"{ce_name}-spot"
+            spot_arn = self.batch.compute_environment(spot_ce, platform, subnets, group,
+                                                      instance_profile, spot=True)
+            self.batch.queue(spot_ce, spot_arn, names.spot_queue)
+            settings["spot_queue"] = names.spot_queue
         return SetupResult(settings, context.results, context.dry_run)

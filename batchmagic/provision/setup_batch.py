@@ -24,13 +24,13 @@ class BatchSteps:
                      computeEnvironments=[ce_name])["computeEnvironments"]
         return dict(found[0]) if found else None
 
-    def describe_queue(self) -> dict[str, Any] | None:
+    def describe_queue(self, name: str | None = None) -> dict[str, Any] | None:
         found = call("batch:DescribeJobQueues", self.setup.clients.batch.describe_job_queues,
-                     jobQueues=[self.setup.names.queue])["jobQueues"]
+                     jobQueues=[name or self.setup.names.queue])["jobQueues"]
         return dict(found[0]) if found else None
 
     def compute_environment(self, ce_name: str, platform: str, subnets: list[str], group: str,
-                            instance_profile: str | None) -> str:
+                            instance_profile: str | None, spot: bool = False) -> str:
         current = self.describe_ce(ce_name)
         if current is not None and current.get("status") != "DELETED":
             if not self.setup.dry_run:
@@ -45,8 +45,12 @@ class BatchSteps:
                             detail=f"{platform}, up to {res.MAX_VCPUS} vCPUs")
             region, account = self.setup.region, self.setup.account
             return f"arn:aws:batch:{region}:{account}:compute-environment/{ce_name}"
+        # Spot: FARGATE_SPOT, or EC2 Spot instances (AWS Batch user guide, "Compute
+        # environments": computeResources.type FARGATE | FARGATE_SPOT | EC2 | SPOT).
+        kinds = {("fargate", False): "FARGATE", ("fargate", True): "FARGATE_SPOT",
+                 ("ec2", False): "EC2", ("ec2", True): "SPOT"}
         compute: dict[str, Any] = {
-            "type": "FARGATE" if platform == "fargate" else "EC2",
+            "type": kinds[platform, spot],
             "maxvCpus": res.MAX_VCPUS,
             "subnets": subnets,
             "securityGroupIds": [group],
@@ -54,7 +58,8 @@ class BatchSteps:
         if platform == "ec2":
             compute.update(minvCpus=0, desiredvCpus=0, instanceTypes=["optimal"],
                            instanceRole=instance_profile,
-                           allocationStrategy="BEST_FIT_PROGRESSIVE")
+                           allocationStrategy=("SPOT_PRICE_CAPACITY_OPTIMIZED" if spot
+                                               else "BEST_FIT_PROGRESSIVE"))
         # No serviceRole: Batch then uses its service-linked role, creating it if needed.
         # A freshly created instance profile can take a few seconds to be visible to Batch
         # (IAM is eventually consistent); the wait below reports an INVALID environment.
@@ -68,18 +73,22 @@ class BatchSteps:
                         f"{platform}, up to {res.MAX_VCPUS} vCPUs")
         return arn
 
-    def queue(self, ce_name: str, ce_arn: str) -> None:
+    def queue(self, ce_name: str, ce_arn: str, queue_name: str | None = None) -> None:
         batch = self.setup.clients.batch
-        queue_name = self.setup.names.queue
+        queue_name = queue_name or self.setup.names.queue
+
+        def describe() -> dict[str, Any] | None:
+            return self.describe_queue(queue_name)
+
         order = [{"order": 1, "computeEnvironment": ce_arn}]
-        current = self.describe_queue()
+        current = describe()
         if current is not None and current.get("status") != "DELETED":
             arn = str(current["jobQueueArn"])
             attached = [o["computeEnvironment"] for o in current.get("computeEnvironmentOrder", [])]
             ours = self.setup.ours(current.get("tags"))
             if ce_arn in attached or ce_name in attached or not ours:
                 if not self.setup.dry_run:
-                    self.wait_valid("job queue", queue_name, self.describe_queue)
+                    self.wait_valid("job queue", queue_name, describe)
                 detail = self.setup.foreign(current.get("tags"))
                 if ce_arn not in attached and ce_name not in attached:
                     detail += f"; it does not use {ce_name}"
@@ -89,7 +98,7 @@ class BatchSteps:
             if not self.setup.dry_run:
                 call("batch:UpdateJobQueue", batch.update_job_queue, jobQueue=queue_name,
                      computeEnvironmentOrder=order)
-                self.wait_valid("job queue", queue_name, self.describe_queue)
+                self.wait_valid("job queue", queue_name, describe)
             self.setup.emit("job queue", queue_name, self.setup.new(UPDATED), arn,
                             f"now uses {ce_name}")
             return
@@ -100,7 +109,7 @@ class BatchSteps:
         arn = str(call("batch:CreateJobQueue", batch.create_job_queue, jobQueueName=queue_name,
                        state="ENABLED", priority=1, computeEnvironmentOrder=order,
                        tags=res.tags(self.setup.names.name))["jobQueueArn"])
-        self.wait_valid("job queue", queue_name, self.describe_queue)
+        self.wait_valid("job queue", queue_name, describe)
         self.setup.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")
 
     def wait_valid(self, kind: str, name: str,

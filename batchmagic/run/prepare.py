@@ -12,6 +12,7 @@ from typing import Any
 from batchmagic.aws.staging import new_run_id
 from batchmagic.errors import ConfigurationError
 from batchmagic.jobdef import layout, sizes, spec
+from batchmagic.jobdef.extras import parse_secrets
 from batchmagic.jobdef.layout import MIN_TIMEOUT_SECONDS
 from batchmagic.run import template
 from batchmagic.run.inputs import plan_inputs
@@ -28,6 +29,7 @@ class RunOptions:
     push: tuple[str, ...] = ()
     pull: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
     result: str | None = None
     name: str | None = None
     wait: bool = True
@@ -50,9 +52,10 @@ class PreparedRun:
     output_dir: Path
     region: str
     tags: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[tuple[str, str], ...] = ()
 
     def job_spec(self) -> spec.JobSpec:
-        return spec.JobSpec.from_settings(self.settings, self.region)
+        return spec.JobSpec.from_settings(self.settings, self.region, self.secrets)
 
     @property
     def run_prefix(self) -> str:
@@ -147,6 +150,7 @@ def prepare(
     if settings.on_shutdown not in ("leave", "terminate"):
         raise ConfigurationError("on_shutdown must be 'leave' or 'terminate'")
     environment = spec.validate_env(options.env)
+    secrets = parse_secrets(options.secrets, tuple(environment))
     _check_identifiers(options.pull, "--pull")
     if options.result is not None:
         _check_identifiers((options.result,), "--result")
@@ -176,4 +180,5 @@ def prepare(
         environment=environment,
         output_dir=output_dir,
         region=region,
+        secrets=secrets,
     )

@@ -79,6 +79,13 @@ def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
         raise ConfigurationError(
             "no S3 bucket configured: run `batchmagic setup`, pass --bucket, or use --local"
         )
+    if settings.spot:
+        if not settings.spot_queue:
+            raise ConfigurationError(
+                "--spot: no Spot queue configured; `batchmagic setup --spot` creates a Spot "
+                "compute environment (FARGATE_SPOT, or EC2 Spot) and its queue, or set "
+                "--spot-queue QUEUE")
+        settings = settings.with_values(queue=settings.spot_queue)
     return dataclasses.replace(prepared, settings=settings, region=settings.region or
                                prepared.region)
 
@@ -158,4 +165,6 @@ def launch(
     clients, record = submit_prepared(prepared, target, adjust=adjust, where=where)
     if ledger is not None:
         ledger.record(record)
-    return Run(record, clients, display, bind=bind, ledger=ledger).start()
+    run = Run(record, clients, display, bind=bind, ledger=ledger)
+    run.spot = prepared.settings.spot
+    return run.start()

@@ -54,15 +54,17 @@ def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
         )
         return target, settings
     target = local_target()
-    url = target.endpoint_url or ""
-    if url not in _local_settings:
+    key = (target.endpoint_url or "") + ("#spot" if settings.spot else "")
+    if key not in _local_settings:
         from batchmagic.provision.setup import ensure_setup
 
-        result = ensure_setup(AwsClients.shared(target), region=target.region)
-        _local_settings[url] = dict(result.settings)
+        result = ensure_setup(AwsClients.shared(target), region=target.region,
+                              spot=settings.spot)
+        _local_settings[key] = dict(result.settings)
     local = {
         k: v
-        for k, v in _local_settings[url].items()
-        if k in ("bucket", "queue", "compute_environment", "execution_role", "task_role")
+        for k, v in _local_settings[key].items()
+        if k in ("bucket", "queue", "compute_environment", "execution_role", "task_role",
+                 "spot_queue")
     }
     return target, settings.with_values(region=target.region, **local)
