@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-RUNTIME_FILES = ("bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py")
+RUNTIME_FILES = ("bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py",
+                 "progress_lines.py")
 
 
 def runtime_files() -> dict[str, bytes]:

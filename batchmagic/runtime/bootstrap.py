@@ -28,6 +28,11 @@ import traceback
 import types
 from typing import Any
 
+try:  # imported as batchmagic.runtime.bootstrap, or run as a script next to progress_lines.py
+    from . import progress_lines
+except ImportError:
+    import progress_lines  # type: ignore[no-redef,import-not-found]
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTERNAL_DIR = ".batchmagic"
 OUTPUT_SUBDIR = ".outputs"
@@ -337,6 +342,7 @@ def main() -> int:
 
         return int(mapchild.main())
     run = Run()
+    shaping = progress_lines.Shaping()  # \r progress bars become "replace" lines
     scanner = OutputScanner(sys.stdout)
     sys.stdout = scanner
     try:
@@ -352,6 +358,7 @@ def main() -> int:
             sys.stdout.flush()
         sys.stdout = scanner.stream
         scanner.finish()
+        shaping.close()
     try:
         run.save_pulled()
     except BaseException as error:  # e.g. disk full: report it, still write the result

@@ -310,12 +310,13 @@ def test_reference_example_runs_unchanged(tmp_path: Path) -> None:
 
 def test_runtime_files_are_shipped() -> None:
     files = runtime_files()
-    assert set(files) == {"bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py"}
+    assert set(files) == {"bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py",
+                          "progress_lines.py"}
     assert all(data.strip() for data in files.values())
 
 
 @pytest.mark.parametrize("name", ["bootstrap.py", "kestra.py", "mapchild.py",
-                                  "batchmagic_links.py"])
+                                  "batchmagic_links.py", "progress_lines.py"])
 def test_runtime_files_are_stdlib_only_and_python38(name: str) -> None:
     source = runtime_files()[name].decode()
     tree = ast.parse(source, feature_version=(3, 8))
@@ -326,8 +327,8 @@ def test_runtime_files_are_stdlib_only_and_python38(name: str) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
     assert "batchmagic" not in imported
-    siblings = {"bootstrap", "mapchild"}  # shipped side by side
-    assert imported <= set(sys.stdlib_module_names) | {"__future__"} | siblings, imported
+    shipped = {Path(other).stem for other in runtime_files()}  # shipped side by side
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"} | shipped, imported
     for node in ast.walk(tree):
         assert not isinstance(node, ast.Match)
 
