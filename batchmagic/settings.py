@@ -136,6 +136,10 @@ class Settings:
     )
     keep: bool = field(default=False, metadata={"help": "keep the run's S3 prefix after the run"})
     template: bool = field(default=True, metadata={"help": "render the cell as a Jinja2 template"})
+    log_tail: int = field(
+        default=1000,
+        metadata={"help": "log lines per container shown in the widget (run.logs keeps all)"},
+    )
     on_shutdown: str = field(
         default="leave",
         metadata={"help": "what a kernel shutdown does to running jobs: leave or terminate"},

@@ -292,7 +292,7 @@ def recording_display() -> Iterator[RecordingDisplay]:
 
     display = RecordingDisplay()
     original = batchmagic.notebook.magics.make_display
-    batchmagic.notebook.magics.make_display = lambda mode="auto": display
+    batchmagic.notebook.magics.make_display = lambda *args, **kwargs: display
     try:
         yield display
     finally:

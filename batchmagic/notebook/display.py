@@ -1,9 +1,9 @@
 """What a run shows under its cell: a live widget when ipywidgets can be shown, text otherwise.
 
-The widget is written from background threads with ``append_stdout``/``append_stderr`` and trait
-assignments (never the Output context manager, which captures by message id and misroutes output
-written from other threads). Its display carries a plain-text transcript that is refreshed when
-the run ends, so a notebook executed headless (nbclient) keeps the log lines in its saved outputs.
+The widget is written from background threads by trait assignments only (never the Output context
+manager, which captures by message id and misroutes output written from other threads), batched
+by one ticker. Its display carries a bounded plain-text transcript written once, when the run
+ends, so a notebook executed headless (nbclient) keeps the log's tail in its saved outputs.
 """
 
 from __future__ import annotations
@@ -16,94 +16,146 @@ from collections.abc import Callable
 from typing import Any
 
 from batchmagic.jobdef.layout import CONTAINERS
-from batchmagic.notebook.format import format_elapsed, header_facts, summary_lines
+from batchmagic.notebook.format import (
+    badge_html,
+    format_elapsed,
+    header_facts,
+    hidden_lines_html,
+    summary_lines,
+)
+from batchmagic.notebook.panes import LogPane
+from batchmagic.notebook.transcript import transcript
 from batchmagic.run.handle import Run
+from batchmagic.run.logbook import read_line
 from batchmagic.run.view import RunDisplay
 
-BADGE_COLOURS = {
-    "SUBMITTED": "#6c757d", "PENDING": "#6c757d", "RUNNABLE": "#0d6efd", "STARTING": "#0d6efd",
-    "RUNNING": "#fd7e14", "SUCCEEDED": "#198754", "FAILED": "#dc3545",
-}
+FLUSH_SECONDS = 0.25
+"""How often the widget sends what was queued (at most 4 updates a second, as tqdm's
+``mininterval`` paces a bar): lines arrive by the thousand, the browser gets a few batches."""
+
+DEFAULT_LOG_TAIL = 1000
 
 
 class TextDisplay:
     """Plain text for terminal IPython and frontends without widgets.
 
-    Lines are queued by background threads and printed by whoever calls ``flush`` (the thread
-    waiting on the run), so they land in the right cell.
+    Lines are queued by background threads and printed, a batch per write, by whoever calls
+    ``flush`` (the thread waiting on the run), so they land in the right cell. Each line's
+    newline is written when the next line comes, so a progress update (a line starting with
+    ``\\r``) can redraw the line before it in place, as in a terminal.
     """
 
     def __init__(self, out: Callable[[str], None] | None = None) -> None:
-        self._out = out or (lambda text: print(text, flush=True))
-        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._out = out or _write_stdout
+        self._queue: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
         self._last_status = ""
+        self._open: tuple[str, int] | None = None  # (container, width) of the unfinished line
 
     def attach(self, run: Run) -> None:
         facts = header_facts(run)
-        self._queue.put(f"[batchmagic] {run.job_name} ({run.job_id}) - {facts.get('where', '')}")
+        self._note(f"{run.job_name} ({run.job_id}) - {facts.get('where', '')}")
+
+    def _note(self, text: str) -> None:
+        self._queue.put(("", f"[batchmagic] {text}"))
 
     def status(self, run: Run) -> None:
         if run.status != self._last_status:
             self._last_status = run.status
-            self._queue.put(f"[batchmagic] {run.status} after {format_elapsed(run.elapsed())}")
+            self._note(f"{run.status} after {format_elapsed(run.elapsed())}")
 
     def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None:
-        prefix = "" if container == "main" else f"[{container}] "
         for line in lines:
-            self._queue.put(prefix + line)
+            self._queue.put((container, line))
 
     def note(self, text: str) -> None:
-        self._queue.put(f"[batchmagic] {text}")
+        self._note(text)
 
     def finished(self, run: Run) -> None:
         for line in summary_lines(run):
-            self._queue.put(f"[batchmagic] {line}")
+            self._note(line)
+        self._queue.put(("", None))  # end the last line
 
     def show_again(self, run: Run) -> None:
-        self._out(f"[batchmagic] {run.job_name} ({run.job_id})")
-        for line in summary_lines(run):
-            self._out(f"[batchmagic] {line}")
+        self._note(f"{run.job_name} ({run.job_id})")
+        self.finished(run)
+        self.flush()
 
     def flush(self) -> None:
+        parts: list[str] = []
         while True:
             try:
-                text = self._queue.get_nowait()
+                container, message = self._queue.get_nowait()
             except queue.Empty:
-                return
-            self._out(text)
+                break
+            parts.append(self._render(container, message))
+        if parts:
+            self._out("".join(parts))
+
+    def _render(self, container: str, message: str | None) -> str:
+        start = "\n" if self._open is not None else ""
+        if message is None:
+            self._open = None
+            return start
+        text, replaces = read_line(message)
+        text = ("" if container in ("", "main") else f"[{container}] ") + text
+        if replaces and self._open is not None and self._open[0] == container:
+            # Redraw in place: back to the line's start, pad over a longer previous state.
+            start, text = "\r", text.ljust(self._open[1])
+        self._open = (container, len(text.rstrip()))
+        return start + text
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 class WidgetDisplay:
-    """The live widget: header with a state badge, one log pane per container, Cancel, summary."""
+    """The live widget: header (outcome badge, Cancel), a log pane per container, summary.
 
-    def __init__(self) -> None:
+    Display methods only queue; one ticker thread sends what changed every ``FLUSH_SECONDS``.
+    Each pane holds the last ``log_tail`` lines of its container (all of them stay in
+    ``run.logs`` / ``run.log_text``). ``header_row`` is an ``HBox`` that other parts may extend.
+    """
+
+    def __init__(self, log_tail: int = DEFAULT_LOG_TAIL) -> None:
         import ipywidgets as widgets
         from IPython.display import display
 
         self._widgets = widgets
+        self.log_tail = log_tail
         self._header = widgets.HTML()
-        self._panes = {name: widgets.Output() for name in CONTAINERS}
-        self._logs = widgets.Accordion(children=[self._panes[n] for n in CONTAINERS])
+        self._panes = {name: LogPane(widgets, log_tail, self._notice_for(name))
+                       for name in CONTAINERS}
+        self._logs = widgets.Accordion(children=[self._panes[n].box for n in CONTAINERS])
         for index, name in enumerate(CONTAINERS):
             self._logs.set_title(index, name)
         self._logs.selected_index = CONTAINERS.index("main")
         self._cancel = widgets.Button(description="Cancel", icon="stop", button_style="danger")
+        self.header_row = widgets.HBox([self._header, self._cancel])
         self._summary = widgets.HTML()
-        self.box = widgets.VBox([widgets.HBox([self._header, self._cancel]), self._logs,
-                                 self._summary])
-        self._transcript: list[str] = []
-        self._lock = threading.Lock()
+        self.box = widgets.VBox([self.header_row, self._logs, self._summary])
+        self._notes: list[str] = []
+        self._text = "batchmagic run"
         self._run: Run | None = None
         self._ticker: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._flushing = threading.Lock()
         self._cancel.on_click(self._on_cancel)
         _serve_clicks_off_main_thread(self._cancel)
         self._handle = display(self._bundle(), raw=True, display_id=True)
 
+    def _notice_for(self, container: str) -> Callable[[int, int], str]:
+        def notice(hidden: int, total: int) -> str:
+            if self._run is None:
+                return f"… {hidden:,} earlier lines not shown"
+            return hidden_lines_html(self._run, container, hidden, total)
+
+        return notice
+
     def _bundle(self) -> dict[str, Any]:
         bundle: dict[str, Any] = self.box._repr_mimebundle_()
-        with self._lock:
-            bundle["text/plain"] = "\n".join(self._transcript) or "batchmagic run"
+        bundle["text/plain"] = self._text
         return bundle
 
     def _on_cancel(self, _button: Any) -> None:
@@ -114,64 +166,64 @@ class WidgetDisplay:
                 target=self._run.cancel, args=("Cancelled from the batchmagic widget",), daemon=True
             ).start()
 
-    def _record(self, text: str) -> None:
-        with self._lock:
-            self._transcript.append(text)
-
     def attach(self, run: Run) -> None:
         self._run = run
-        self._record(f"[batchmagic] {run.job_name} ({run.job_id})")
-        self.status(run)
-        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._text = f"[batchmagic] {run.job_name} ({run.job_id})"
+        self._render_header(run)
+        self._ticker = threading.Thread(target=self._tick, name="batchmagic-widget", daemon=True)
         self._ticker.start()
 
     def _tick(self) -> None:
-        while not self._stopped.wait(1.0):
-            if self._run is not None:
-                self.status(self._run)
+        while not self._stopped.wait(FLUSH_SECONDS):
+            self._flush_widgets()
 
-    def status(self, run: Run) -> None:
+    def _flush_widgets(self) -> None:
+        with self._flushing:
+            for pane in self._panes.values():
+                pane.flush()
+            if self._run is not None:
+                self._render_header(self._run)
+
+    def _render_header(self, run: Run) -> None:
         facts = header_facts(run)
-        colour = BADGE_COLOURS.get(run.status, "#6c757d")
         link = facts.get("console_url", "")
         where = (f'<a href="{html.escape(link)}" target="_blank">open in the AWS console</a>'
                  if link else html.escape(facts.get("where", "")))
-        self._header.value = (
+        value = (
             f'<b>{html.escape(run.job_name)}</b> <code>{html.escape(run.job_id)}</code> '
-            f'<span style="background:{colour};color:white;border-radius:4px;padding:1px 6px">'
-            f"{html.escape(run.status)}</span> {format_elapsed(run.elapsed())} · "
+            f"{badge_html(run)} {format_elapsed(run.elapsed())} · "
             f'<span style="white-space:nowrap">{html.escape(facts.get("size", ""))}</span> · '
             f"{where}"
         )
+        if value != self._header.value:
+            self._header.value = value
+
+    def status(self, run: Run) -> None:
+        """Shown at the next tick."""
 
     def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None:
-        pane = self._panes.get(container) or self._panes["main"]
-        text = "".join(line + "\n" for line in lines)
-        if stream == "stderr":
-            pane.append_stderr(text)
-        else:
-            pane.append_stdout(text)
-        prefix = "" if container == "main" else f"[{container}] "
-        for line in lines:
-            self._record(prefix + line)
+        (self._panes.get(container) or self._panes["main"]).add(lines)
 
     def note(self, text: str) -> None:
-        self._panes["main"].append_stdout(f"[batchmagic] {text}\n")
-        self._record(f"[batchmagic] {text}")
+        self._notes.append(text)
+        self._panes["main"].add([f"[batchmagic] {text}"])
 
     def finished(self, run: Run) -> None:
         self._stopped.set()
-        self.status(run)
-        self._cancel.disabled = True
-        self._cancel.layout.display = "none"
-        summary = summary_lines(run)
-        self._summary.value = "<br>".join(html.escape(line) for line in summary)
-        for line in summary:
-            self._record(f"[batchmagic] {line}")
-        self._handle.update(self._bundle(), raw=True)
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join(5)
+        with self._flushing:
+            for pane in self._panes.values():
+                pane.finish()
+            self._render_header(run)
+            self._cancel.disabled = True
+            self._cancel.layout.display = "none"
+            self._summary.value = "<br>".join(html.escape(line) for line in summary_lines(run))
+            self._text = transcript(run, tail=self.log_tail, notes=self._notes)
+            self._handle.update(self._bundle(), raw=True)
 
     def flush(self) -> None:
-        """Widgets update themselves; nothing is queued."""
+        """The ticker sends the widget's updates; nothing to do on the waiting thread."""
 
     def show_again(self, run: Run) -> None:
         from IPython.display import display
@@ -234,10 +286,10 @@ def widgets_available() -> bool:
     return True
 
 
-def make_display(mode: str = "auto") -> RunDisplay:
+def make_display(mode: str = "auto", log_tail: int = DEFAULT_LOG_TAIL) -> RunDisplay:
     """``auto``: widget in a Jupyter kernel with ipywidgets, text elsewhere."""
     if mode == "widget" or (mode == "auto" and widgets_available()):
-        return WidgetDisplay()
+        return WidgetDisplay(log_tail)
     return TextDisplay()
 
 

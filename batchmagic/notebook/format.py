@@ -1,13 +1,25 @@
-"""How a run reads to people: the header facts, the summary lines, the HTML table.
+"""How a run reads to people: the header facts, the outcome badge, the summary lines, where
+its whole log is.
 
 Pure functions over a :class:`~batchmagic.run.handle.Run`; the text and widget displays, the
-and the jobs table format runs through here.
+saved transcript and the jobs table format runs through here.
 """
 
 from __future__ import annotations
 
+import html
+from urllib.parse import quote
+
 from batchmagic.run.cost import JobSize, right_size
 from batchmagic.run.handle import Run
+from batchmagic.run.outcome import Outcome
+from batchmagic.settings import LOG_GROUP
+
+OUTCOME_COLOURS = {
+    Outcome.PENDING: "#6c757d", Outcome.RUNNING: "#fd7e14", Outcome.SUCCEEDED: "#198754",
+    Outcome.TERMINATED: "#6c757d", Outcome.TIMED_OUT: "#dc3545",
+}
+FAILED_COLOUR = "#dc3545"
 
 
 def format_elapsed(seconds: float) -> str:
@@ -19,6 +31,50 @@ def format_elapsed(seconds: float) -> str:
 def console_url(region: str, job_id: str) -> str:
     return (f"https://{region}.console.aws.amazon.com/batch/home?region={region}"
             f"#jobs/ecs/detail/{job_id}")
+
+
+def log_console_url(region: str, log_stream: str, log_group: str = LOG_GROUP) -> str:
+    """The CloudWatch console page of one log stream (the console's hash route escapes the
+    URL-encoded names once more, with ``$25`` for ``%``)."""
+    def escape(name: str) -> str:
+        return quote(quote(name, safe=""), safe="").replace("%", "$")
+
+    return (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logsV2:log-groups/log-group/{escape(log_group)}/log-events/{escape(log_stream)}")
+
+
+def on_aws(run: Run) -> bool:
+    target = run.clients.target
+    return not target.emulator and not target.endpoint_url
+
+
+def where_to_read(run: Run, container: str) -> list[str]:
+    """Where every line of a container's log can be read (text, in order of reach)."""
+    places = ["run.logs" if container == "main" else f"run.log_text({container!r})"]
+    if container == "main":
+        places.append("run.log_text('main')")
+    places.append(f"%aws_batch_logs {run.job_id} --container {container}")
+    return places
+
+
+def hidden_lines_html(run: Run, container: str, hidden: int, total: int) -> str:
+    """The pane's first line once older lines scrolled out of the widget."""
+    places = ", ".join(f"<code>{html.escape(p)}</code>" for p in where_to_read(run, container))
+    state = run.snapshot.container(container) if run.snapshot else None
+    if on_aws(run) and state is not None and state.log_stream:
+        url = log_console_url(run.clients.target.region, state.log_stream)
+        places += f', <a href="{html.escape(url)}" target="_blank">CloudWatch</a>'
+    return (f'<span style="color:#6c757d">… {hidden:,} earlier lines of {total:,} not shown '
+            f"here; all of them: {places}</span>")
+
+
+def badge_html(run: Run) -> str:
+    """The outcome badge, with Batch's status as detail."""
+    verdict = run.verdict
+    colour = OUTCOME_COLOURS.get(verdict.outcome, FAILED_COLOUR)
+    return (f'<span title="Batch status: {html.escape(run.status)}" style="background:{colour};'
+            f'color:white;border-radius:4px;padding:1px 6px">{html.escape(str(verdict))}</span>'
+            f' <span style="color:#6c757d;font-size:90%">Batch {html.escape(run.status)}</span>')
 
 
 def header_facts(run: Run) -> dict[str, str]:
@@ -53,7 +109,7 @@ def cost_lines(run: Run) -> list[str]:
 
 def summary_lines(run: Run) -> list[str]:
     """What the run ended with: status, exit code, error, files, outputs, pulled names."""
-    lines = [f"{run.status}: main exit code {run.exit_code}"
+    lines = [f"{run.verdict} - Batch {run.status}, main exit code {run.exit_code}"
              + (f" ({run.reason})" if run.reason else "")
              + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
     if run.error is not None:

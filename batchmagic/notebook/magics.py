@@ -22,6 +22,7 @@ from batchmagic.notebook.display import Rendered, make_display
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
+from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.shown import ShownRuns
 from batchmagic.run.dryrun import dry_run_report
@@ -75,6 +76,7 @@ class AwsBatchMagics(Magics):
     keep = _setting(Bool, "keep")
     template = _setting(Bool, "template")
     on_shutdown = _setting(Unicode, "on_shutdown")
+    log_tail = _setting(Integer, "log_tail")
     display_mode = Unicode(
         "auto", help="auto (widget in Jupyter, text elsewhere), widget or text"
     ).tag(config=True)
@@ -193,7 +195,8 @@ class AwsBatchMagics(Magics):
     def _launch(self, prepared: PreparedRun, retries: int = 0) -> Run:
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
-        run = launch(prepared, target, make_display(self.display_mode), bind=self._bind,
+        display = make_display(self.display_mode, settings.log_tail)
+        run = launch(prepared, target, display, bind=self._bind,
                      ledger=self.ledger, where=self._where(),
                      adjust=(lambda payload: with_retries(payload, retries)) if retries else None)
         self.runs.append(run)
@@ -259,8 +262,8 @@ class AwsBatchMagics(Magics):
         if plan is not None:
             run = attach_map(self, record, clients, plan)
         else:
-            run = Run(record, clients, make_display(self.display_mode), bind=self._bind,
-                      ledger=self.ledger).start()
+            run = Run(record, clients, make_display(self.display_mode, settings.log_tail),
+                      bind=self._bind, ledger=self.ledger).start()
             self.runs.append(run)
             self.shown.add(run)
         if args.result:
@@ -270,6 +273,22 @@ class AwsBatchMagics(Magics):
         run.wait()
         self.runs.remove(run)
         return run
+
+    @magic_arguments()
+    @argument("job", metavar="JOB_ID_OR_NAME", help="a job id, or the name of a recorded run")
+    @argument("--container", default="main", choices=["stage-in", "main", "stage-out"],
+              help="whose log (default: main)")
+    @argument("--tail", type=int, metavar="N", help="only the last N lines")
+    @line_magic
+    def aws_batch_logs(self, line: str) -> None:
+        """Print every line of a job's container log, read from CloudWatch Logs (the widget
+        shows the last ``log_tail`` lines; ``run.logs`` and ``run.log_text(container)`` hold all
+        of them for runs of this kernel)."""
+        args = parse_line(self.aws_batch_logs, line)
+        settings, _ = self.effective_settings({})
+        log = job_log(self.ledger, args.job, args.container, resolve_target(settings)[0],
+                      Path.cwd() / settings.output_dir)
+        print_log(log, args.tail)
 
     @magic_arguments()
     @opts.setting_arguments

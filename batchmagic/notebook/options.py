@@ -42,6 +42,7 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--no-template",), {"action": "store_false", "dest": "template", "default": None,
                           "help": "run the cell as written, without Jinja2 rendering"}),
     (("--on-shutdown",), {"choices": ["leave", "terminate"]}),
+    (("--log-tail",), {"type": int, "metavar": "LINES"}),
 ]
 
 # Per-run options of %%aws_batch only.

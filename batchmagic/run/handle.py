@@ -23,6 +23,8 @@ from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, job_cost
+from batchmagic.run.logbook import ContainerLog, LogBook
+from batchmagic.run.outcome import Outcome, Verdict, judge
 from batchmagic.run.outputs import (
     CellResult,
     load_pulled,
@@ -47,8 +49,9 @@ def interrupted(message: str) -> KeyboardInterrupt:
 
 
 class Run:
-    """A submitted run. Properties read like a finished cell: ``status``, ``exit_code`` (of the
-    main container), ``reason``, ``outputs``, ``files``, ``logs`` (main's lines), ``duration``.
+    """A submitted run. Properties read like a finished cell: ``outcome`` (what happened),
+    ``status`` (Batch's), ``exit_code`` (of the main container), ``reason``, ``outputs``,
+    ``files``, ``logs`` (main's lines, all of them), ``duration``; ``log_text(container)``.
     """
 
     def __init__(
@@ -67,7 +70,8 @@ class Run:
         self.job_name = record.job_name
         self.outputs: dict[str, Any] = {}
         self.files: list[Path] = []
-        self.logs: list[str] = []
+        self.logbook = LogBook()
+        self.logs: ContainerLog = self.logbook.main
         self.pulled: dict[str, Any] = {}
         self.warnings: list[str] = []
         self.cell_result = CellResult()
@@ -82,6 +86,7 @@ class Run:
         self._started = record.started_at or time.time()
         self._ended: float | None = None
         self._done = threading.Event()
+        self._cancelled = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._follow, name=f"batchmagic-{record.job_id}",
@@ -131,6 +136,23 @@ class Run:
         return None if cost is None else cost.usd
 
     @property
+    def verdict(self) -> Verdict:
+        """The outcome with its detail, e.g. ``cell failed (ValueError)``."""
+        return judge(self.snapshot, self.cell_result, ended=self._ended is not None,
+                     cancelled=self._cancelled,
+                     error=str(self.error) if self.error is not None else None)
+
+    @property
+    def outcome(self) -> Outcome:
+        """What happened, as the user cares about it (``succeeded``, ``cell failed``, ``killed``,
+        ``stage-in failed``, ``terminated``, ``timed out``…); ``status`` stays Batch's."""
+        return self.verdict.outcome
+
+    def log_text(self, container: str = layout.MAIN) -> str:
+        """Every line of one container's log (``stage-in``, ``main``, ``stage-out``) as text."""
+        return self.logbook.container(container).text()
+
+    @property
     def display(self) -> RunDisplay:
         """What shows this run under its cell (the widget, or text)."""
         return self._display
@@ -147,8 +169,9 @@ class Run:
         return (self._ended or time.time()) - self._started
 
     def __repr__(self) -> str:
-        return (f"<Run {self.job_name} job_id={self.job_id} status={self.status} "
-                f"exit_code={self.exit_code} files={len(self.files)} outputs={self.outputs!r}>")
+        return (f"<Run {self.job_name} job_id={self.job_id} outcome={self.verdict} "
+                f"status={self.status} exit_code={self.exit_code} files={len(self.files)} "
+                f"outputs={self.outputs!r}>")
 
     # --- control ---------------------------------------------------------------------------
     def start(self) -> Run:
@@ -181,6 +204,7 @@ class Run:
         """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;
         ``wait()`` blocks until then."""
         if not self._done.is_set():
+            self._cancelled = True
             self._job.terminate(reason)
 
     def refresh(self) -> Run:
@@ -212,7 +236,7 @@ class Run:
                     if "batchmagic" in protocol:  # the bootstrap's last line: the cell is done
                         self._wake.set()
                     continue
-                self.logs.append(message)
+            self.logbook.container(container).add(message)
             shown.append(message)
         if shown:
             self._display.lines(container, shown)

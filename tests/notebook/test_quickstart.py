@@ -46,6 +46,11 @@ def test_quickstart_runs_headless_and_keeps_logs_in_saved_outputs(tmp_path: Path
     assert "'python_version'" in reference
     assert (tmp_path / "environment_info.json").exists()
 
+    progress = next(text for first, text in by_source.items()
+                    if first == "%%aws_batch --local" and "trained" in text)
+    assert "training |####################| 100%" in progress
+    assert progress.count("training |") == 1, progress  # the saved output keeps the final state
+
     failing = next(cell for cell in code if "raises-exception" in cell.metadata.get("tags", []))
     failure = _text(failing)
     assert "JobFailedError: ValueError: the data was not what we expected" in failure

@@ -3,6 +3,7 @@ costs on the wire (iopub) grows with the lines shown, not with the square of the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,23 @@ def test_a_run_is_shown_once_not_again_as_out(kernel: Kernel) -> None:
     assert "application/vnd.jupyter.widget-view+json" in shown[0]["content"]["data"]
     again = _messages(kernel, "r")
     assert _kinds(again).count("display_data") == 1 and "execute_result" not in _kinds(again)
+
+
+def _wire_bytes(messages: list[dict[str, Any]]) -> int:
+    return sum(len(json.dumps(m["content"])) + len(json.dumps(m["metadata"])) for m in messages)
+
+
+def test_a_chatty_cell_costs_less_on_the_wire_than_its_log(kernel: Kernel) -> None:
+    lines, width = 20_000, 50
+    cell = ("%%aws_batch --local --log-tail 100 --result r\n"
+            f"for i in range({lines}):\n    print(f'line {{i:06d}} ' + 'x' * {width - 12})")
+    messages = _messages(kernel, cell)
+    log_bytes = lines * width
+    # Line by line, the old widget re-sent its whole log on every append (~100 MB here).
+    assert _wire_bytes(messages) < log_bytes / 2, _wire_bytes(messages)
+    assert kernel.value("len(r.logs)") == str(lines)
+    assert kernel.value("r.logs[-1][:11]") == "line 019999"
+    saved = [m["content"]["data"]["text/plain"] for m in messages
+             if m["msg_type"] == "update_display_data"][-1]
+    assert "19,900 earlier lines not saved here" in saved
+    assert "line 019899" not in saved and "line 019900" in saved and "line 019999" in saved

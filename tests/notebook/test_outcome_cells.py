@@ -1,0 +1,38 @@
+"""run.outcome and the summary say what happened to the cell, with Batch's status as detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batchmagic import JobFailedError
+from batchmagic.run.outcome import Outcome
+
+
+def _failed_run(ip: Any, cell: str) -> Any:
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local", cell)
+    return caught.value.run
+
+
+def test_a_cell_that_raises_is_cell_failed_though_batch_says_succeeded(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _failed_run(ip, "raise ValueError('no good')")
+    assert run.status == "SUCCEEDED"
+    assert run.outcome is Outcome.CELL_FAILED and run.outcome == "cell failed"
+    assert str(run.verdict) == "cell failed (ValueError)"
+    assert "cell failed (ValueError) - Batch SUCCEEDED" in capsys.readouterr().out
+    assert "outcome=cell failed (ValueError)" in repr(run)
+
+
+def test_a_killed_cell_is_killed_out_of_memory_perhaps(ip: Any) -> None:
+    run = _failed_run(ip, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    assert run.exit_code == 137
+    assert str(run.verdict) == "killed (out of memory?)"
+
+
+def test_a_good_cell_succeeded(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    run = ip.run_cell_magic("aws_batch", "--local", "print('fine')")
+    assert run.outcome is Outcome.SUCCEEDED and run.outcome.ok
+    assert "[batchmagic] succeeded - Batch SUCCEEDED" in capsys.readouterr().out

@@ -1,0 +1,25 @@
+"""The text display (terminal IPython, frontends without widgets): batched writes, progress
+lines redrawn in place."""
+
+from __future__ import annotations
+
+from batchmagic.notebook.display import TextDisplay
+
+
+def test_progress_updates_redraw_one_line_in_place() -> None:
+    written: list[str] = []
+    display = TextDisplay(out=written.append)
+    display.lines("main", ["epoch 1", "  0%|", "\r 50%|#####", "\r100%|##########|", "done"])
+    display.flush()
+    assert written == ["epoch 1\n  0%|\r 50%|#####\r100%|##########|\ndone"]
+
+
+def test_a_shorter_state_covers_a_longer_one_and_other_containers_start_a_new_line() -> None:
+    written: list[str] = []
+    display = TextDisplay(out=written.append)
+    display.lines("main", ["downloading 100 MB", "\rok"])
+    display.lines("stage-out", ["upload: out.csv"])
+    display.note("over")
+    display.flush()
+    assert written == ["downloading 100 MB\r" + "ok".ljust(18) + "\n[stage-out] upload: out.csv"
+                       "\n[batchmagic] over"]
