@@ -98,8 +98,10 @@ def test_configuration_precedence(ip: Any, monkeypatch: pytest.MonkeyPatch,
     assert any(line.startswith("memory") and "environment" in line for line in table.splitlines())
 
 
-def test_no_aws_settings_means_local_with_one_line(ip: Any,
+def test_no_aws_settings_means_local_with_one_line(ip: Any, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    monkeypatch.setattr(magics, "_told_local", False)  # the note shows once per kernel
     run = ip.run_cell_magic("aws_batch", "", "print('defaulted')")
     assert run.logs == ["defaulted"]
     assert "running on the local emulator" in capsys.readouterr().err
