@@ -6,6 +6,7 @@ import base64
 import uuid
 from typing import Any
 
+from batchmagic.emulator.capacity import Capacity
 from batchmagic.emulator.errors import BatchError
 from batchmagic.emulator.jobspec import build_specs
 from batchmagic.emulator.models import TERMINAL, Job
@@ -31,6 +32,7 @@ class Jobs(Resources):
         super().__init__()
         self.jobs: dict[str, Job] = {}
         self.order: list[Job] = []
+        self.capacity = Capacity(self.lock)
 
     def queue_ready(self, job: Job) -> str | None:
         """The CE name a job can run on now, or None while its queue is not usable."""
@@ -38,11 +40,12 @@ class Jobs(Resources):
             detail = job.queue.detail
             if detail["status"] != "VALID" or detail["state"] != "ENABLED":
                 return None
+            usable = []
             for item in sorted(detail["computeEnvironmentOrder"], key=lambda o: o["order"]):
                 env = self.find_environment(item["computeEnvironment"])
                 if env and env.detail["status"] == "VALID" and env.detail["state"] == "ENABLED":
-                    return env.name
-            return None
+                    usable.append(env)
+            return self.capacity.place(job, usable) if usable else None
 
     def _job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)

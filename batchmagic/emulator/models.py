@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,7 @@ class Job:
     is_cancelled: bool = False
     is_terminated: bool = False
     stop_event: threading.Event = field(default_factory=threading.Event)
+    on_release: Callable[[], None] | None = None  # frees its compute environment capacity
 
     @property
     def arn(self) -> str:

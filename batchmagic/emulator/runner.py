@@ -178,6 +178,9 @@ class JobRunner:
 
     def _finish(self, job: Job, status: str, reason: str) -> None:
         with self.lock:
+            if job.on_release is not None:
+                job.on_release()
+                job.on_release = None
             job.stopped_at = now_ms()
             self._set(job, status, reason)
             parent = job.parent

@@ -23,6 +23,7 @@ from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, job_cost
+from batchmagic.run.diagnosis import Diagnosis
 from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
 from batchmagic.run.outputs import (
@@ -31,6 +32,7 @@ from batchmagic.run.outputs import (
     parse_protocol_line,
     unmatched_patterns,
 )
+from batchmagic.run.startwatch import StartWatch
 from batchmagic.run.view import RunDisplay, wait_flushing
 from batchmagic.settings import LOG_GROUP
 
@@ -78,6 +80,8 @@ class Run:
         self.error: BatchMagicError | None = None
         self.snapshot: JobSnapshot | None = None
         self.spot = False  # ran on a Spot compute environment (the cost estimate follows)
+        self.diagnosis: Diagnosis | None = None  # why the job waited to start (if it did)
+        self._start_watch: StartWatch | None = None
         self._display = display
         self._bind = bind
         self._bound = False
@@ -174,10 +178,19 @@ class Run:
                 f"outputs={self.outputs!r}>")
 
     # --- control ---------------------------------------------------------------------------
-    def start(self) -> Run:
+    def start(self, diagnose_after: float = 30.0,
+              runnable_timeout: float | None = None) -> Run:
+        """Start following the job; one that waits to start is diagnosed after
+        ``diagnose_after`` seconds and cancelled after ``runnable_timeout``."""
         self._display.attach(self)
         self._thread.start()
+        self._start_watch = StartWatch(self, diagnose_after, runnable_timeout)
+        self._start_watch.start()
         return self
+
+    @property
+    def done_event(self) -> threading.Event:
+        return self._done
 
     def wait(self, timeout: float | None = None) -> Run:
         """Block until the job has ended and its outputs are back; bind pulled variables.
@@ -284,6 +297,11 @@ class Run:
 
     def _failure(self, snapshot: JobSnapshot) -> JobFailedError | None:
         where = f"job {self.job_name} ({self.job_id})"
+        watch = self._start_watch
+        if watch is not None and watch.timed_out:
+            return JobFailedError(
+                f"{where} did not start within {watch.runnable_timeout:g} s and was cancelled: "
+                f"{self.diagnosis or 'no cause found'}", self)
         cell = self.cell_result
         if cell.exception_type:
             return JobFailedError(

@@ -167,4 +167,4 @@ def launch(
         ledger.record(record)
     run = Run(record, clients, display, bind=bind, ledger=ledger)
     run.spot = prepared.settings.spot
-    return run.start()
+    return run.start(prepared.settings.diagnose_after, prepared.settings.runnable_timeout)
