@@ -72,7 +72,7 @@ def test_single_container_job_reaches_running_fast_and_gets_batch_environment(
     assert env["AWS_BATCH_CE_NAME"].startswith("ce-")
     assert env["MY_VAR"] == "x"
     assert "AWS_HOST_ONLY_SETTING" not in env and "AWS_SESSION_TOKEN" not in env
-    assert env["AWS_ACCESS_KEY_ID"] == "batchmagic"
+    assert env["AWS_ACCESS_KEY_ID"] == "batchmagic-job"  # a key of their own (faults spare jobs)
     assert batch.list_tags_for_resource(resourceArn=job["jobArn"])["tags"] == {
         "team": "science"}
     assert job["attempts"][0]["container"]["exitCode"] == 0
