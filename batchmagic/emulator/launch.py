@@ -22,9 +22,11 @@ Volumes
     The process starts in the task's scratch root.
 
 Environment
-    The host environment (PATH, HOME, ...) minus every ``AWS_*`` variable (the host's own
-    credentials and profile never reach a job), then the emulator's endpoint, region and fixed
-    fake credentials, then the job's environment, then the variables AWS Batch sets.
+    Only PATH, LANG, LC_* and TZ of the host; HOME is a fresh directory of the task (as
+    ``/root`` in a fresh container), so the user's ``~/.aws``, ``~/.ssh`` and ``~/.netrc`` are
+    out of reach; then the emulator's endpoint, region and fixed fake credentials, then the
+    job's environment, then the variables AWS Batch sets, then the container's marker
+    (``reaper.py``).
 """
 
 from __future__ import annotations
@@ -102,11 +104,20 @@ def rewrite(value: str, mapping: dict[str, str], pattern: re.Pattern[str] | None
     return pattern.sub(replace, value)
 
 
+# All a container takes from the host's environment: where programs are and how text is
+# encoded. Nothing that describes the user or the kernel that started the emulator (tokens,
+# proxies, PYTHONPATH, JUPYTER_*, ...) reaches a job.
+HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
 def container_environment(*, endpoint_url: str, region: str, job_env: dict[str, str],
                           batch_env: dict[str, str], volume_map: dict[str, str],
-                          ) -> dict[str, str]:
-    """Host env without AWS_*, then emulator endpoint/credentials, the job's env, Batch's env."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+                          home: str | None = None) -> dict[str, str]:
+    """A few host variables, a private HOME, the emulator's endpoint and credentials, the
+    job's env, Batch's env."""
+    env = {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
+    if home is not None:  # ~/.aws, ~/.ssh, ~/.netrc of the user are out of reach
+        env.update({"HOME": home, "USER": "root", "LOGNAME": "root"})
     env.update({"AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": region,
                 "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
                 **FAKE_CREDENTIALS,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from batchmagic.emulator import forkserver
+from batchmagic.emulator import forkserver, reaper
 from batchmagic.emulator.forkserver import ForkedProcess
 from batchmagic.emulator.launch import container_argv, container_environment
 from batchmagic.emulator.logsink import DEFAULT_LOG_GROUP, LogSink
@@ -80,6 +80,10 @@ class TaskAttempt:
         prefix = options.get("awslogs-stream-prefix") or self.job.definition.name
         return group, f"{prefix}/{run.spec.name}/{self.task_id}"
 
+    def marker(self, container: str = "") -> str:
+        """This attempt's (or one container's) marker: see ``reaper.py``."""
+        return reaper.marker_value(os.path.basename(self.scratch), container)
+
     def batch_env(self) -> dict[str, str]:
         env = {"AWS_BATCH_JOB_ID": self.job.job_id, "AWS_BATCH_JQ_NAME": self.job.queue.name,
                "AWS_BATCH_CE_NAME": self.ce_name, "AWS_BATCH_JOB_ATTEMPT": str(self.attempt)}
@@ -96,9 +100,12 @@ class TaskAttempt:
         secret_env, secret_failure = resolve_secrets(run.spec.detail.get("secrets") or [],
                                                      self.endpoint_url, self.job.region)
         job_env.update(secret_env)
+        home = Path(self.scratch, "home", run.spec.name)
+        home.mkdir(parents=True, exist_ok=True)
         env = container_environment(endpoint_url=self.endpoint_url, region=self.job.region,
                                     job_env=job_env, batch_env=self.batch_env(),
-                                    volume_map=mapping)
+                                    volume_map=mapping, home=str(home))
+        env[reaper.MARKER] = self.marker(run.spec.name)
         argv, why = container_argv(run.spec.detail.get("image", ""),
                                    list(run.spec.detail.get("command") or []), mapping, env)
         if secret_failure:
@@ -147,7 +154,9 @@ class TaskAttempt:
 
     def _wait(self, proc: subprocess.Popen[bytes] | ForkedProcess, run: ContainerRun) -> None:
         code = proc.wait()
-        kill_group(proc.pid, signal.SIGKILL)  # a container ends with its main process
+        # A container ends with its main process: its group, and whatever left the group.
+        kill_group(proc.pid, signal.SIGKILL)
+        reaper.kill_marked(self.marker(run.spec.name), signal.SIGKILL)
         # Report the exit only once the output is in the log stream (the pump closes the pipe).
         deadline = time.monotonic() + 2
         while proc.stdout is not None and not proc.stdout.closed and time.monotonic() < deadline:
@@ -240,6 +249,7 @@ class TaskAttempt:
                 run.reason = run.reason or reason
         for run in running:
             kill_group(run.pid or 0, signal.SIGTERM)
+        reaper.kill_marked(self.marker(), signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
         while any(r.state == "RUNNING" for r in running) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -252,6 +262,7 @@ class TaskAttempt:
             pids = [r.pid for r in self.job.runs if r.state == "RUNNING" and r.pid]
         for pid in pids:
             kill_group(pid, signal.SIGKILL)
+        reaper.kill_marked(self.marker(), signal.SIGKILL)
 
     def close(self) -> None:
         self.kill_now()
