@@ -83,6 +83,11 @@ class BatchApi:
     def shutdown(self) -> None:
         self.backend.shutdown()
 
+    def busy_jobs(self) -> int:
+        """Jobs queued or running (an idle emulator may stop by itself)."""
+        runner = self.backend.runner
+        return runner.workers - runner.idle + runner.pending.qsize()
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         try:
             return _response(start_response, 200, self._dispatch(environ))

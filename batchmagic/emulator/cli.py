@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inject latency and failures, e.g. \"latency=150ms±50,throttle=0.2,"
                              "error=0.05,reset=0.02,after=0.5,seed=7\" (default: "
                              "$BATCHMAGIC_EMULATOR_FAULTS; see the emulator README)")
+    parser.add_argument("--idle-stop", type=float, default=0, metavar="SECONDS",
+                        help="stop after this long without a request or a job (0 = never; "
+                             "the background emulator: $BATCHMAGIC_EMULATOR_IDLE_STOP, "
+                             "default 7200)")
     parser.add_argument("--state-file", default=None, help=argparse.SUPPRESS)
 
 
@@ -37,12 +41,14 @@ def run(args: argparse.Namespace) -> int:
         from batchmagic.emulator.daemon import stop_background_emulator
 
         stopped = stop_background_emulator()
-        print("stopped the background emulator" if stopped else "no background emulator")
+        print(f"stopped {stopped} background emulator{'s' if stopped > 1 else ''}" if stopped
+              else "no background emulator")
         return 0
-    return serve(args.host, args.port, args.state_file, args.faults)
+    return serve(args.host, args.port, args.state_file, args.faults, args.idle_stop)
 
 
-def serve(host: str, port: int, state_file: str | None, faults: str | None = None) -> int:
+def serve(host: str, port: int, state_file: str | None, faults: str | None = None,
+          idle_stop_s: float = 0) -> int:
     """Serve in the foreground until SIGINT or SIGTERM."""
     import os
     import signal
@@ -73,7 +79,9 @@ def serve(host: str, port: int, state_file: str | None, faults: str | None = Non
         if spec is not None:
             print(f"injecting faults: {spec.describe()}", flush=True)
         while not stop.wait(0.5):
-            pass
+            if idle_stop_s and server.idle_seconds() >= idle_stop_s:
+                print(f"batchmagic emulator: idle for {idle_stop_s:g} s, stopping", flush=True)
+                break
     finally:
         server.stop()
         if state_file:

@@ -11,6 +11,7 @@ import atexit
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -52,10 +53,13 @@ class Dispatcher:
         self.moto_app = moto_app
         self.info = info
         self.live_tail = live_tail or LiveTailApi()
+        self.last_request = time.monotonic()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.last_request = time.monotonic()
         if environ.get("PATH_INFO") == HEALTH_PATH:
-            body = json.dumps({"status": "ok", **self.info}).encode()
+            body = json.dumps({"status": "ok", **self.info,
+                               "busy_jobs": self.batch.busy_jobs()}).encode()
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
@@ -93,6 +97,7 @@ class EmulatorServer:
         self.faults = faults
         self.fault_injector: FaultInjector | None = None
         self._server: BaseWSGIServer | None = None
+        self._dispatcher: Dispatcher | None = None
         self._thread: threading.Thread | None = None
         self.batch: BatchApi | None = None
         self.live_tail = LiveTailApi()
@@ -114,8 +119,12 @@ class EmulatorServer:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # Bind first (port 0 = a free port), then tell the Batch layer the URL jobs must use.
         batch = BatchApi(self.min_timeout_s)
-        info: dict[str, Any] = {"python": sys.executable}
-        app: WsgiApp = Dispatcher(batch, moto_app, info, self.live_tail)
+        from batchmagic.emulator.identity import interpreter_id
+
+        info: dict[str, Any] = {"python": sys.executable, "environment": interpreter_id(),
+                                "pid": os.getpid()}
+        self._dispatcher = Dispatcher(batch, moto_app, info, self.live_tail)
+        app: WsgiApp = self._dispatcher
         if self.faults is not None:
             # A layer of its own, in front of everything but the health check.
             self.fault_injector = FaultInjector(app, self.faults, exempt_paths=(HEALTH_PATH,))
@@ -130,6 +139,12 @@ class EmulatorServer:
                                         name="batchmagic-emulator", daemon=True)
         self._thread.start()
         atexit.register(self.stop)  # an exiting interpreter must not leave jobs running
+
+    def idle_seconds(self) -> float:
+        """How long no request came and no job ran (0 while a job is queued or running)."""
+        if self._dispatcher is None or self.batch is None or self.batch.busy_jobs():
+            return 0.0
+        return time.monotonic() - self._dispatcher.last_request
 
     def stop(self) -> None:
         """Stop serving, kill every running job's processes, remove scratch directories."""
