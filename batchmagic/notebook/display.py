@@ -132,7 +132,10 @@ class WidgetDisplay:
             self._logs.set_title(index, name)
         self._logs.selected_index = CONTAINERS.index("main")
         self._cancel = widgets.Button(description="Cancel", icon="stop", button_style="danger")
-        self.header_row = widgets.HBox([self._header, self._cancel])
+        self._detach = widgets.Button(description="Detach", icon="eject",
+                                      tooltip="let the cell return; the job goes on in the "
+                                              "background (as --no-wait)")
+        self.header_row = widgets.HBox([self._header, self._cancel, self._detach])
         self._summary = widgets.HTML()
         self.box = widgets.VBox([self.header_row, self._logs, self._summary])
         self._notes: list[str] = []
@@ -142,7 +145,9 @@ class WidgetDisplay:
         self._stopped = threading.Event()
         self._flushing = threading.Lock()
         self._cancel.on_click(self._on_cancel)
+        self._detach.on_click(self._on_detach)
         _serve_clicks_off_main_thread(self._cancel)
+        _serve_clicks_off_main_thread(self._detach)
         self._handle = display(self._bundle(), raw=True, display_id=True)
 
     def _notice_for(self, container: str) -> Callable[[int, int], str]:
@@ -165,6 +170,11 @@ class WidgetDisplay:
             threading.Thread(
                 target=self._run.cancel, args=("Cancelled from the batchmagic widget",), daemon=True
             ).start()
+
+    def _on_detach(self, _button: Any) -> None:
+        if self._run is not None:
+            self._run.detach()
+            self._detach.layout.display = "none"
 
     def attach(self, run: Run) -> None:
         self._run = run
@@ -218,6 +228,7 @@ class WidgetDisplay:
             self._render_header(run)
             self._cancel.disabled = True
             self._cancel.layout.display = "none"
+            self._detach.layout.display = "none"
             self._summary.value = "<br>".join(html.escape(line) for line in summary_lines(run))
             self._text = transcript(run, tail=self.log_tail, notes=self._notes)
             self._handle.update(self._bundle(), raw=True)

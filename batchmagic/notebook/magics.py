@@ -182,7 +182,8 @@ class AwsBatchMagics(Magics):
         run = self._launch(prepared, retries=map_options.retries)
         if run_options.wait:
             run.wait()
-            self.runs.remove(run)  # its results are bound
+            if run.done:
+                self.runs.remove(run)  # its results are bound; a detached run binds them later
         else:
             print(f"batchmagic: {run.job_name} runs in the background; run.wait() blocks until it "
                   f"ends, %aws_batch_attach {run.job_id} resumes it after a kernel restart.")
@@ -271,7 +272,8 @@ class AwsBatchMagics(Magics):
         if args.no_wait:
             return run
         run.wait()
-        self.runs.remove(run)
+        if run.done:
+            self.runs.remove(run)
         return run
 
     @magic_arguments()

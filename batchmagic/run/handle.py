@@ -90,6 +90,8 @@ class Run:
         self._started = record.started_at or time.time()
         self._ended: float | None = None
         self._done = threading.Event()
+        self._wake_waiter = threading.Event()  # the job ended, or the run was detached
+        self.detached = False
         self._cancelled = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -198,8 +200,10 @@ class Run:
         Ctrl-C terminates the job, waits until it has stopped, then raises KeyboardInterrupt.
         Raises JobFailedError when the cell (or the job) failed.
         """
+        if not self._done.is_set():
+            self._wake_waiter.clear()  # a wait after detach() blocks again
         try:
-            finished = wait_flushing(self._done, self._display, timeout)
+            finished = wait_flushing(self._wake_waiter, self._display, timeout)
         except KeyboardInterrupt:
             self._display.note("interrupted: terminating the job…")
             self.cancel("Interrupted from the notebook")
@@ -208,10 +212,21 @@ class Run:
                               f"{self.status}") from None
         if not finished:
             raise TimeoutError(f"job {self.job_id} still {self.status} after {timeout} s")
+        if not self._done.is_set():  # detached: the job goes on in the background
+            self._display.note("detached: the cell returns; logs keep streaming here, outputs "
+                               "and pulled variables arrive when the job ends (or at run.wait())")
+            return self
         self.bind_results()
         if self.error is not None:
             raise self.error
         return self
+
+    def detach(self) -> None:
+        """Turn a blocking cell into a background run (as --no-wait): the waiting cell returns,
+        the logs keep streaming, outputs and pulled variables arrive when the job ends."""
+        if not self._done.is_set():
+            self.detached = True
+            self._wake_waiter.set()
 
     def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
         """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;
@@ -274,6 +289,7 @@ class Run:
             # The display's final state must be sent before a waiting cell returns.
             self._display.finished(self)
             self._done.set()
+            self._wake_waiter.set()
 
     def _on_update(self, snapshot: JobSnapshot) -> None:
         self._apply(snapshot)

@@ -105,3 +105,29 @@ def test_no_aws_settings_means_local_with_one_line(ip: Any, monkeypatch: pytest.
     run = ip.run_cell_magic("aws_batch", "", "print('defaulted')")
     assert run.logs == ["defaulted"]
     assert "running on the local emulator" in capsys.readouterr().err
+
+
+def test_detach_lets_a_blocking_cell_return_and_binds_its_pulls_later(ip: Any) -> None:
+    import threading
+    import time
+
+    ip.user_ns.pop("to_detach", None)
+    ip.user_ns.pop("answer", None)
+
+    def detach_when_running() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = ip.user_ns.get("to_detach")
+            if run is not None and run.status == "RUNNING":
+                run.detach()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=detach_when_running, daemon=True).start()
+    run = ip.run_cell_magic("aws_batch", "--result to_detach --pull answer",
+                            "import time\ntime.sleep(8)\nanswer = 42")
+    assert run.detached and not run.done  # the cell returned while the job still runs
+    assert "answer" not in ip.user_ns
+    assert run.done_event.wait(60)
+    ip.run_cell("pass")  # the next cell binds what the detached run pulled
+    assert ip.user_ns["answer"] == 42
