@@ -14,6 +14,7 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import ConfigurationError
+from batchmagic.jobdef.sizes import EC2_MIN_VCPU
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call
 from batchmagic.provision.report import REUSED, ResourceResult
@@ -42,7 +43,7 @@ class SetupResult:
     def config_line(self) -> str:
         """The ``%aws_batch_config`` line that sets the same values in a notebook."""
         options = ("region", "endpoint_url", "bucket", "queue", "compute_environment",
-                   "execution_role", "task_role", "platform", "spot_queue")
+                   "execution_role", "task_role", "platform", "spot_queue", "cpu")
         parts = ["%aws_batch_config"]
         for key in options:
             value = self.settings.get(key)
@@ -126,4 +127,7 @@ class _Setup:
                                                       instance_profile, spot=True)
             self.batch.queue(spot_ce, spot_arn, names.spot_queue)
             settings["spot_queue"] = names.spot_queue
+        if platform == "ec2":
+            # Every container needs a whole vCPU on EC2: the built-in 1 vCPU job is refused.
+            settings["cpu"] = str(EC2_MIN_VCPU)
         return SetupResult(settings, context.results, context.dry_run)

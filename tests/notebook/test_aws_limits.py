@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from batchmagic import ConfigurationError
 from batchmagic.aws.clients import AwsClients
 from batchmagic.jobdef.limits import MAX_TAGS, tag_charset_ok
+from batchmagic.ledger import Ledger
 from tests.helpers import job_count, object_count
 
 
@@ -65,3 +67,25 @@ def test_a_tag_value_aws_refuses_is_refused_before_upload(
 def test_dry_run_refuses_what_aws_would_refuse(ip: Any) -> None:
     with pytest.raises(ConfigurationError, match="--env values total"):
         ip.run_cell_magic("aws_batch", f"--local --dry-run --env BIG={'x' * 9000}", "pass")
+
+
+def test_attach_from_another_machine_reads_globs_and_pulls_from_the_manifest(
+        ip: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    cell = ("import os\nos.makedirs('res', exist_ok=True)\n"
+            "open('res/a.txt', 'w').write('a')\nfirst, second = 'one', 'two'\n")
+    started = ip.run_cell_magic("aws_batch", "--local --keep --no-wait --outputs 'res/*.txt' "
+                                "--pull first second --output-dir out", cell)
+    started.wait(timeout=120)
+    for name in ("first", "second"):
+        ip.user_ns.pop(name)
+    # Another machine: an empty ledger, another working directory, only the job id.
+    monkeypatch.setattr(magics, "ledger", Ledger(tmp_path / "other" / "runs.sqlite3"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    run = ip.run_line_magic("aws_batch_attach", started.job_id)
+    assert (ip.user_ns["first"], ip.user_ns["second"]) == ("one", "two")
+    assert run.record.outputs == ("res/*.txt",)
+    assert (elsewhere / "out" / "res" / "a.txt").read_text() == "a"  # the output-dir hint
+    assert run.warnings == []

@@ -166,6 +166,8 @@ def test_dry_run_creates_nothing(clients: AwsClients, name: str, config: Path,
 def test_ec2_platform_creates_instance_profile(clients: AwsClients, name: str) -> None:
     result = ensure_setup(clients, name=name, region="us-east-1", platform="ec2")
     assert result.settings["compute_environment"] == f"{name}-ec2"
+    assert result.settings["cpu"] == "3"  # the smallest EC2 job: a whole vCPU per container
+    assert "--cpu 3" in result.config_line()
     profile = clients.iam.get_instance_profile(
         InstanceProfileName=f"{name}-ecs-instance")["InstanceProfile"]
     assert [r["RoleName"] for r in profile["Roles"]] == [f"{name}-ecs-instance"]
