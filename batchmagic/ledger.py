@@ -39,11 +39,13 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at REAL NOT NULL,
     ended_at REAL,
     status TEXT NOT NULL,
-    cost_usd REAL
+    cost_usd REAL,
+    timeline TEXT NOT NULL DEFAULT '[]'
 )
 """
-# Columns added after the first release: older ledgers get them on first use.
-ADDED_COLUMNS = {"cost_usd": "REAL"}
+# Columns added after the first release: older ledgers get them on first use (SQLite's ADD
+# COLUMN keeps every row, with the default).
+ADDED_COLUMNS = {"cost_usd": "REAL", "timeline": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class RunRecord:
     ended_at: float | None = None
     status: str = "SUBMITTED"
     cost_usd: float | None = None
+    # The run's phases as (name, start, duration) rows (see batchmagic.run.timeline).
+    timeline: tuple[tuple[str, float, float], ...] = ()
 
     def target(self) -> AwsTarget:
         """Where the job runs: the run's region, profile and endpoint."""
@@ -82,6 +86,7 @@ class RunRecord:
         row["pull"] = json.dumps(list(self.pull))
         row["keep"] = int(self.keep)
         row["emulator"] = int(self.emulator)
+        row["timeline"] = json.dumps([list(phase) for phase in self.timeline])
         return row
 
     @classmethod
@@ -91,7 +96,16 @@ class RunRecord:
         values["pull"] = tuple(json.loads(values["pull"]))
         values["keep"] = bool(values["keep"])
         values["emulator"] = bool(values["emulator"])
+        values["timeline"] = tuple((str(name), float(start), float(duration))
+                                   for name, start, duration in json.loads(values["timeline"]))
         return cls(**values)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the run took: its timeline's total, else from its start to its end."""
+        if self.timeline:
+            return sum(duration for _, _, duration in self.timeline)
+        return None if self.ended_at is None else self.ended_at - self.started_at
 
 
 _COLUMNS = [f.name for f in fields(RunRecord)]
@@ -113,7 +127,8 @@ class Ledger:
             present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
             for column, kind in ADDED_COLUMNS.items():
                 if column not in present:
-                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+                    with contextlib.suppress(sqlite3.OperationalError):  # another kernel did
+                        connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             with connection:
                 yield connection
         finally:
@@ -128,10 +143,13 @@ class Ledger:
             )
 
     def finish(self, job_id: str, status: str, ended_at: float | None = None,
-               cost_usd: float | None = None) -> None:
+               cost_usd: float | None = None,
+               timeline: tuple[tuple[str, float, float], ...] = ()) -> None:
         with self._connect() as db:
-            db.execute("UPDATE runs SET status = ?, ended_at = ?, cost_usd = ? WHERE job_id = ?",
-                       (status, ended_at or time.time(), cost_usd, job_id))
+            db.execute("UPDATE runs SET status = ?, ended_at = ?, cost_usd = ?, timeline = ? "
+                       "WHERE job_id = ?",
+                       (status, ended_at or time.time(), cost_usd,
+                        json.dumps([list(phase) for phase in timeline]), job_id))
 
     def recent(self, limit: int = 20) -> list[RunRecord]:
         with self._connect() as db:

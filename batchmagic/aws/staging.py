@@ -15,10 +15,9 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +28,7 @@ from s3transfer.subscribers import BaseSubscriber
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.errors import AWS_EXCEPTIONS, aws_errors, classify, describe, rephrased
+from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
 from batchmagic.errors import ConfigurationError, StagingError
 from batchmagic.jobdef.layout import INTERNAL_DIR, OUTPUT_SUBDIR
 
@@ -53,8 +53,6 @@ TRANSFER_CONFIG = TransferConfig(
     io_chunksize=1 * MiB,
     use_threads=True,
 )
-
-ProgressCallback = Callable[[int, int], None]
 
 
 def new_run_id() -> str:
@@ -110,24 +108,6 @@ class DownloadResult:
 # Transfers
 
 
-class _Progress(BaseSubscriber):  # type: ignore[misc]
-    """Adds up bytes from every transfer's worker threads and reports ``(done, total)``."""
-
-    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
-        self._callback = callback
-        self._total = total
-        self._done = 0
-        self._lock = threading.Lock()
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        if self._callback is None:
-            return
-        with self._lock:
-            self._done += bytes_transferred
-            done = self._done
-        self._callback(done, self._total)
-
-
 class _Listed(BaseSubscriber):  # type: ignore[misc]
     """Give s3transfer a download's size and ETag from the listing: without both it makes one
     HeadObject per file first (it checks the ETag so a multipart download cannot mix versions),
@@ -156,14 +136,15 @@ def upload(
 ) -> int:
     """Upload files and in-memory blobs to ``in/`` + key, concurrently; return the bytes sent.
 
-    ``progress(done, total)`` is called from transfer threads as bytes go out.
+    ``progress`` gets a :class:`TransferProgress` after each chunk and each finished file, from
+    the transfer threads, in order.
     """
     try:
         sizes = [path.stat().st_size for path, _ in files]
     except OSError as exc:
         raise StagingError(f"cannot read input {exc.filename}: {exc.strerror}") from exc
     total = sum(sizes) + sum(len(data) for data in blobs.values())
-    subscriber = _Progress(progress, total)
+    subscriber = ProgressSubscriber("upload", total, len(files) + len(blobs), progress)
     pending: list[tuple[str, Any]] = []
     with _manager(clients) as manager:
         for path, key in files:
@@ -229,7 +210,8 @@ def list_keys(clients: AwsClients, bucket: str, prefix: str) -> list[tuple[str, 
 
 
 def download_outputs(
-    clients: AwsClients, location: RunLocation, output_dir: Path
+    clients: AwsClients, location: RunLocation, output_dir: Path, *,
+    progress: ProgressCallback | None = None,
 ) -> DownloadResult:
     """Download ``out/`` into ``output_dir``; batchmagic's own files are returned in memory.
 
@@ -238,10 +220,14 @@ def download_outputs(
     (never written to disk). Every file
     is written to a hidden temp file next to its destination and renamed into place, so a reader
     never sees half a file. If any key would land outside ``output_dir``, nothing is written.
+    ``progress`` gets a :class:`TransferProgress` as bytes come in, as :func:`upload`'s does.
     """
     objects = list_objects(clients, location.bucket, location.out_prefix)
     root = Path(os.path.realpath(output_dir))
     internal, targets = _map_outputs(objects, location.out_prefix, root)
+    wanted = [*internal.values(), *targets.values()]
+    counter = ProgressSubscriber("download", sum(obj.size for obj in wanted), len(wanted),
+                                 progress)
     result = DownloadResult()
     pending: list[tuple[str, Any]] = []
     buffers: dict[str, io.BytesIO] = {}
@@ -252,7 +238,7 @@ def download_outputs(
                 buffers[name] = io.BytesIO()
                 pending.append((obj.key, manager.download(location.bucket, obj.key,
                                                           buffers[name],
-                                                          subscribers=[_Listed(obj)])))
+                                                          subscribers=[_Listed(obj), counter])))
             made: set[Path] = set()
             for dest, obj in targets.items():
                 if dest.parent not in made:
@@ -261,7 +247,7 @@ def download_outputs(
                 temp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part"
                 renames.append((obj.key, temp, dest))
                 pending.append((obj.key, manager.download(location.bucket, obj.key, str(temp),
-                                                          subscribers=[_Listed(obj)])))
+                                                          subscribers=[_Listed(obj), counter])))
             failures = _failures(pending)
         failed = {key for key, _ in failures}
         for key, temp, dest in renames:
@@ -277,7 +263,7 @@ def download_outputs(
         raise _failed("download", failures, location.out_uri, "GetObject") from failures[0][1]
     result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
     result.files.sort()
-    result.bytes = sum(obj.size for obj in [*internal.values(), *targets.values()])
+    result.bytes = sum(obj.size for obj in wanted)
     return result
 
 

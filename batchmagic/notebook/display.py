@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from batchmagic.aws.progress import TransferProgress
 from batchmagic.jobdef.layout import CONTAINERS
 from batchmagic.notebook.format import (
     badge_html,
@@ -24,6 +25,8 @@ from batchmagic.notebook.format import (
     summary_lines,
 )
 from batchmagic.notebook.panes import LogPane
+from batchmagic.notebook.progress_view import StagingBar, TextProgress, finished_line
+from batchmagic.notebook.timeline_view import timeline_chart_html
 from batchmagic.notebook.transcript import transcript
 from batchmagic.run.handle import Run
 from batchmagic.run.logbook import read_line
@@ -50,6 +53,10 @@ class TextDisplay:
         self._queue: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
         self._last_status = ""
         self._open: tuple[str, int] | None = None  # (container, width) of the unfinished line
+        self._flushing = threading.Lock()
+        # A transfer's line is redrawn in place on a terminal; elsewhere (a saved transcript, a
+        # captured stream) it is a few milestone lines.
+        self._progress = TextProgress(self._out, live=out is None and sys.stdout.isatty())
 
     def attach(self, run: Run) -> None:
         facts = header_facts(run)
@@ -80,7 +87,21 @@ class TextDisplay:
         self.finished(run)
         self.flush()
 
+    def staging(self, progress: TransferProgress) -> None:
+        # From transfer threads, while the cell's thread uploads (or waits): what is queued goes
+        # out first, its last line ended, then the transfer's line.
+        with self._flushing:
+            self._drain()
+            if self._open is not None:
+                self._out("\n")
+                self._open = None
+            self._progress.update(progress)
+
     def flush(self) -> None:
+        with self._flushing:
+            self._drain()
+
+    def _drain(self) -> None:
         parts: list[str] = []
         while True:
             try:
@@ -135,9 +156,12 @@ class WidgetDisplay:
         self._detach = widgets.Button(description="Detach", icon="eject",
                                       tooltip="let the cell return; the job goes on in the "
                                               "background (as --no-wait)")
-        self.header_row = widgets.HBox([self._header, self._cancel, self._detach])
+        self._staging = StagingBar()  # shown while an upload or a download lasts
+        self.header_row = widgets.HBox([self._header, self._cancel, self._detach,
+                                        self._staging.widget])
         self._summary = widgets.HTML()
-        self.box = widgets.VBox([self.header_row, self._logs, self._summary])
+        self._chart = widgets.HTML()  # where the time went, once the run is over
+        self.box = widgets.VBox([self.header_row, self._logs, self._summary, self._chart])
         self._notes: list[str] = []
         self._text = "batchmagic run"
         self._run: Run | None = None
@@ -230,8 +254,17 @@ class WidgetDisplay:
             self._cancel.layout.display = "none"
             self._detach.layout.display = "none"
             self._summary.value = "<br>".join(html.escape(line) for line in summary_lines(run))
+            self._chart.value = timeline_chart_html(run.timeline)
             self._text = transcript(run, tail=self.log_tail, notes=self._notes)
             self._handle.update(self._bundle(), raw=True)
+
+    def staging(self, progress: TransferProgress) -> None:
+        # Already paced by the meter (a few updates a second); the upload comes before attach,
+        # so before the ticker runs.
+        with self._flushing:
+            self._staging.update(progress)
+        if progress.finished:
+            self._notes.append(finished_line(progress))
 
     def flush(self) -> None:
         """The ticker sends the widget's updates; nothing to do on the waiting thread."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
+from batchmagic.notebook.timeline_view import timeline_line
 from batchmagic.run.cost import JobSize, right_size
 from batchmagic.run.handle import Run
 from batchmagic.run.outcome import Outcome
@@ -115,6 +116,8 @@ def summary_lines(run: Run) -> list[str]:
     if run.error is not None:
         lines.append(f"error: {run.error}")
     lines += cost_lines(run)
+    if run.duration is not None:
+        lines.append("time: " + timeline_line(run.timeline))
     if run.files:
         lines.append("files: " + ", ".join(str(p) for p in run.files))
     if run.outputs:

@@ -11,9 +11,10 @@ from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.notebook.timeline_view import format_duration
 
 TERMINAL = ("SUCCEEDED", "FAILED")
-COLUMNS = ("started", "job name", "job id", "status", "cost", "where", "notebook")
+COLUMNS = ("started", "job name", "job id", "status", "duration", "cost", "where", "notebook")
 
 
 def live_statuses(records: list[RunRecord]) -> dict[str, str]:
@@ -55,6 +56,7 @@ def rows(ledger: Ledger, limit: int) -> list[dict[str, str]]:
             "job name": record.job_name,
             "job id": record.job_id,
             "status": status,
+            "duration": "" if record.duration is None else format_duration(record.duration),
             "cost": f"${record.cost_usd:.4f}" if record.cost_usd is not None else "",
             "where": "emulator" if record.emulator else record.region,
             "notebook": record.notebook or "",

@@ -32,6 +32,7 @@ from batchmagic.run.maprun import MapRun
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import resolve_region, resolve_target
+from batchmagic.run.timeline import PhaseClock
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
 
 # Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
@@ -164,6 +165,7 @@ class AwsBatchMagics(Magics):
         Set defaults with ``%aws_batch_config``; see runs with ``%aws_batch_jobs``; resume one
         after a kernel restart with ``%aws_batch_attach JOB_ID``.
         """
+        clock = PhaseClock()  # run.timeline's "prepare" starts now
         args = parse_line(self.aws_batch, line)
         run_options = opts.run_options(args)
         map_options = mapopts.map_options(args)
@@ -179,7 +181,7 @@ class AwsBatchMagics(Magics):
         if run_options.dry_run:
             print(dry_run_report(prepared))
             return None
-        run = self._launch(prepared, retries=map_options.retries)
+        run = self._launch(prepared, clock, retries=map_options.retries)
         if run_options.wait:
             run.wait()
             if run.done:
@@ -193,12 +195,13 @@ class AwsBatchMagics(Magics):
         return prepare(cell, run_options, settings, namespace=self.namespace,
                        cwd=Path.cwd(), region=resolve_region(settings))
 
-    def _launch(self, prepared: PreparedRun, retries: int = 0) -> Run:
+    def _launch(self, prepared: PreparedRun, clock: PhaseClock | None = None,
+                retries: int = 0) -> Run:
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
         display = make_display(self.display_mode, settings.log_tail)
         run = launch(prepared, target, display, bind=self._bind,
-                     ledger=self.ledger, where=self._where(),
+                     ledger=self.ledger, where=self._where(), clock=clock,
                      adjust=(lambda payload: with_retries(payload, retries)) if retries else None)
         self.runs.append(run)
         self.shown.add(run)

@@ -18,6 +18,7 @@ from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus, follow_logs
 from batchmagic.aws.livetail import LiveJobWatcher
 from batchmagic.aws.logs import LogLine, LogPoller
+from batchmagic.aws.progress import ProgressMeter
 from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
@@ -33,6 +34,7 @@ from batchmagic.run.outputs import (
     unmatched_patterns,
 )
 from batchmagic.run.startwatch import StartWatch
+from batchmagic.run.timeline import JobTimes, PhaseClock, Timeline, build_timeline
 from batchmagic.run.view import RunDisplay, wait_flushing
 from batchmagic.settings import LOG_GROUP
 
@@ -64,6 +66,7 @@ class Run:
         *,
         bind: Binder | None = None,
         ledger: Ledger | None = None,
+        clock: PhaseClock | None = None,
     ) -> None:
         self.record = record
         self.clients = clients
@@ -89,6 +92,10 @@ class Run:
         self._job = BatchJob(clients, record.job_id)
         self._started = record.started_at or time.time()
         self._ended: float | None = None
+        # The kernel's marks of this run's phases (from the cell's start when it was launched
+        # here; a reattached run starts with the job's own times).
+        self._clock = clock or PhaseClock(first=None)
+        self._main_span: tuple[float, float] | None = None  # main's first and last log times
         self._done = threading.Event()
         self._wake_waiter = threading.Event()  # the job ended, or the run was detached
         self.detached = False
@@ -170,6 +177,23 @@ class Run:
     @property
     def duration(self) -> float | None:
         return None if self._ended is None else self._ended - self._started
+
+    @property
+    def timeline(self) -> Timeline:
+        """The run's phases in order (prepare, upload, submit, queue, stage-in, main, stage-out,
+        download, cleanup), each with ``.name``, ``.start`` and ``.duration``; while the run is
+        going, the last one is the current phase so far. See :mod:`batchmagic.run.timeline`."""
+        snap = self.snapshot
+        cell = self.cell_result
+        span = self._main_span
+        times = JobTimes(
+            created=snap.created_at.timestamp() if snap and snap.created_at else None,
+            started=snap.started_at.timestamp() if snap and snap.started_at else None,
+            main_started=cell.started_at or (span[0] if span else None),
+            main_ended=cell.ended_at or (span[1] if span else None),
+        )
+        end = self._clock.ended
+        return build_timeline(self._clock.marks, times, self._clock.now() if end is None else end)
 
     def elapsed(self) -> float:
         return (self._ended or time.time()) - self._started
@@ -255,6 +279,10 @@ class Run:
 
     def _on_lines(self, container: str, lines: list[LogLine]) -> None:
         shown = []
+        if container == layout.MAIN and lines:
+            stamps = [line.timestamp_ms / 1000 for line in lines]
+            span = self._main_span or (stamps[0], stamps[0])
+            self._main_span = (min(span[0], *stamps), max(span[1], *stamps))
         for line in lines:
             message = line.message.rstrip("\n")
             if container == layout.MAIN:
@@ -284,8 +312,10 @@ class Run:
             self.error = BatchMagicError(f"following job {self.job_id} failed: {error!r}")
         finally:
             self._ended = time.time()
+            self._clock.end(self._ended)
             if self._ledger is not None:
-                self._ledger.finish(self.job_id, self.status, cost_usd=self.cost_usd)
+                self._ledger.finish(self.job_id, self.status, self._ended,
+                                    cost_usd=self.cost_usd, timeline=self.timeline.to_tuples())
             # The display's final state must be sent before a waiting cell returns.
             self._display.finished(self)
             self._done.set()
@@ -296,7 +326,14 @@ class Run:
         self._display.status(self)
 
     def _collect(self, snapshot: JobSnapshot) -> None:
-        result = download_outputs(self.clients, self.location, Path(self.record.output_dir))
+        self._clock.begin("download")
+        meter = ProgressMeter(self._display.staging)
+        try:
+            result = download_outputs(self.clients, self.location, Path(self.record.output_dir),
+                                      progress=meter)
+        finally:
+            meter.close()
+        self._clock.begin("cleanup")
         self.files = result.files
         self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
         self.outputs.update(self.cell_result.outputs)

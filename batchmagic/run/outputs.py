@@ -39,6 +39,8 @@ class CellResult:
     unpicklable_pull: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
     skipped_links: list[dict[str, str]] = field(default_factory=list)
+    started_at: float | None = None  # epoch seconds, the main container's clock
+    ended_at: float | None = None
 
     @classmethod
     def parse(cls, data: bytes | None) -> CellResult:
@@ -59,6 +61,8 @@ class CellResult:
             usage=dict(raw.get("usage") or {}),
             skipped_links=[dict(item) for item in raw.get("skipped_links") or []
                            if isinstance(item, dict)],
+            started_at=_seconds(raw.get("started_at")),
+            ended_at=_seconds(raw.get("ended_at")),
         )
 
     def link_warnings(self) -> list[str]:
@@ -66,6 +70,10 @@ class CellResult:
         return [f"{item.get('path')} was not brought back: {item.get('reason')} "
                 f"(-> {item.get('target')}); stage-out never follows links"
                 for item in self.skipped_links]
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def load_pulled(data: bytes | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
+from batchmagic.aws.progress import ProgressCallback, ProgressMeter
 from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
 from batchmagic.aws.staging import RunLocation, delete_prefix, upload
 from batchmagic.aws.submitonce import submit_once
@@ -19,6 +20,7 @@ from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.handle import Binder, Run
 from batchmagic.run.manifest import RunManifest, write_manifest
 from batchmagic.run.prepare import PreparedRun
+from batchmagic.run.timeline import PhaseClock
 from batchmagic.run.view import RunDisplay
 from batchmagic.settings import MANAGED_TAG, Settings
 
@@ -124,11 +126,16 @@ def submit_prepared(
     *,
     adjust: PayloadHook | None = None,
     where: Mapping[str, str | None] | None = None,
+    clock: PhaseClock | None = None,
+    show_progress: ProgressCallback | None = None,
 ) -> tuple[AwsClients, RunRecord]:
     """Create what is missing (queue, job definition), upload, submit; the run's record.
 
-    ``adjust`` changes the SubmitJob request last (array size, retry strategy).
+    ``adjust`` changes the SubmitJob request last (array size, retry strategy). ``clock`` gets
+    the upload, submit and queue marks; ``show_progress`` an upload that lasts (a meter decides
+    what to show).
     """
+    clock = clock or PhaseClock()
     clients = AwsClients.shared(target)
     settings = prepared.settings
     definition_payload = spec.job_definition_payload(prepared.job_spec())
@@ -140,10 +147,18 @@ def submit_prepared(
     ensure_bucket(clients, location.bucket)
     try:
         request = submission(prepared, queue, definition)
-        write_manifest(clients, location.bucket, location.run_prefix, run_manifest(prepared))
-        upload(clients, location, prepared.input_files, prepared.blobs)
+        clock.begin("upload")
+        meter = ProgressMeter(show_progress or (lambda _progress: None))
+        try:
+            write_manifest(clients, location.bucket, location.run_prefix,
+                           run_manifest(prepared))
+            upload(clients, location, prepared.input_files, prepared.blobs, progress=meter)
+        finally:
+            meter.close()
+        clock.begin("submit")
         with aws_errors("SubmitJob", SubmissionError):
             response = submit_once(clients, adjust(request) if adjust else request)
+        clock.begin("queue")
     except BaseException:
         # AWS refused the job, an interrupt or a staging error: leave nothing behind in S3.
         delete_prefix(clients, location)
@@ -160,11 +175,18 @@ def launch(
     ledger: Ledger | None = None,
     where: Mapping[str, str | None] | None = None,
     adjust: PayloadHook | None = None,
+    clock: PhaseClock | None = None,
 ) -> Run:
-    """Submit the run (see submit_prepared), record it, and start following it."""
-    clients, record = submit_prepared(prepared, target, adjust=adjust, where=where)
+    """Submit the run (see submit_prepared), record it, and start following it.
+
+    ``clock`` carries the run's phases from the start of the cell (``prepare``) on; the upload
+    shows its progress in ``display``.
+    """
+    clock = clock or PhaseClock()
+    clients, record = submit_prepared(prepared, target, adjust=adjust, where=where, clock=clock,
+                                      show_progress=display.staging)
     if ledger is not None:
         ledger.record(record)
-    run = Run(record, clients, display, bind=bind, ledger=ledger)
+    run = Run(record, clients, display, bind=bind, ledger=ledger, clock=clock)
     run.spot = prepared.settings.spot
     return run.start(prepared.settings.diagnose_after, prepared.settings.runnable_timeout)

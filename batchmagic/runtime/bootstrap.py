@@ -166,6 +166,8 @@ class Run:
         self.unpicklable_pull: dict[str, str] = {}
         self.started = time.monotonic()
         self.usage: dict[str, float] = {}
+        # The container's own clock: the main phase of the run's timeline in the kernel.
+        self.started_at = time.time()
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -290,6 +292,8 @@ class Run:
             "unpicklable_pull": self.unpicklable_pull,
             "usage": self.usage,
             "skipped_links": __import__("batchmagic_links").report(self.workdir),
+            "started_at": self.started_at,
+            "ended_at": time.time(),
         }
         data = json.dumps(result, default=str, indent=2).encode("utf-8")
         _atomic_write(os.path.join(self.results_dir, "result.json"), data)
