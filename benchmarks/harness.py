@@ -1,9 +1,9 @@
 """What every benchmark shares: the isolated environment, the instrumentation installed in this
 process only, the shell the cells run in, and how results are printed.
 
-The product is not modified: timings and API call counts come from wrappers installed in this
-process only (botocore event hooks on every client ``AwsClients.client`` creates, and timing
-wrappers around the functions ``submit.launch`` and ``Run`` call).
+The product is not modified: where a cell's time goes is read from ``run.timeline``; API call
+counts come from botocore event hooks on every client ``AwsClients.client`` creates, and log
+delivery times from a wrapper around ``Tail._deliver``, installed in this process only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import platform
 import sys
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,40 +119,6 @@ class ApiLog:
             return list(self.calls[mark:])
 
 
-class Phases:
-    """Wall time spent in named functions of the real code path, per run."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = defaultdict(float)
-        self.stamps: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.current = defaultdict(float)
-            self.stamps = {}
-
-    def add(self, label: str, seconds: float, end: float) -> None:
-        with self._lock:
-            self.current[label] += seconds
-            self.stamps[label] = end
-
-    def wrap(self, owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-        phases = self
-
-        @functools.wraps(original)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                end = time.perf_counter()
-                phases.add(label, end - start, time.time())
-
-        setattr(owner, name, timed)
-
-
 class RecordingDisplay:
     """A RunDisplay that records when each line reaches the kernel side, and shows nothing."""
 
@@ -163,6 +128,7 @@ class RecordingDisplay:
     def attach(self, run: Any) -> None: ...
     def status(self, run: Any) -> None: ...
     def note(self, text: str) -> None: ...
+    def staging(self, progress: Any) -> None: ...
     def finished(self, run: Any) -> None: ...
     def flush(self) -> None: ...
 
@@ -180,12 +146,10 @@ class Bench:
     root: Path
     args: argparse.Namespace
     api: ApiLog
-    phases: Phases
     shell: Any = None
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     delivered: list[tuple[int, str, float]] = field(default_factory=list)
-    container_seen: dict[tuple[str, str, str], float] = field(default_factory=dict)
 
     def cell(self, line: str, cell: str) -> Any:
         with quiet():
@@ -206,45 +170,11 @@ def isolate(root: Path) -> None:
 
 
 def instrument(bench: Bench) -> None:
-    import batchmagic.aws.clients
-    import batchmagic.aws.job
-    import batchmagic.aws.livetail
+    """API calls of every client, and when the log tails hand lines over (for the latency
+    split); where a cell's time goes is read from ``run.timeline``, not from wrappers."""
     import batchmagic.aws.logs
-    import batchmagic.notebook.magics
-    import batchmagic.run.handle
-    import batchmagic.run.submit
 
     bench.api.install()
-    p = bench.phases
-    p.wrap(batchmagic.notebook.magics, "prepare", "prepare (parse, template, checks)")
-    p.wrap(batchmagic.notebook.magics, "resolve_target",
-           "resolve target (emulator health, setup cache)")
-    p.wrap(batchmagic.aws.clients.AwsClients, "shared", "boto3 clients (shared per target)")
-    p.wrap(batchmagic.run.submit, "resolve_queue", "resolve queue")
-    p.wrap(batchmagic.run.submit, "ensure_job_definition", "register job definition")
-    p.wrap(batchmagic.run.submit, "ensure_bucket", "HeadBucket (once per kernel)")
-    p.wrap(batchmagic.run.submit, "upload", "upload inputs (cell, bootstrap)")
-    p.wrap(batchmagic.notebook.magics, "launch", "launch (all of submit side)")
-    p.wrap(batchmagic.run.handle.BatchJob, "wait", "wait for terminal status")
-    p.wrap(batchmagic.aws.job.JobWatcher, "finish", "read log streams to their end")
-    p.wrap(batchmagic.aws.livetail.LiveJobWatcher, "finish", "read log streams to their end")
-    p.wrap(batchmagic.run.handle, "download_outputs", "download outputs")
-    p.wrap(batchmagic.run.handle, "delete_prefix", "delete run prefix")
-
-    original_update = batchmagic.run.handle.Run._on_update
-    seen = bench.container_seen
-
-    def on_update(self: Any, snapshot: Any) -> None:
-        now = time.time()
-        for c in snapshot.containers:
-            if c.log_stream:
-                seen.setdefault((self.job_id, c.name, "started"), now)
-            if c.exit_code is not None:
-                seen.setdefault((self.job_id, c.name, "exited"), now)
-        original_update(self, snapshot)
-
-    batchmagic.run.handle.Run._on_update = on_update  # type: ignore[method-assign]
-
     original = batchmagic.aws.logs.Tail._deliver
     delivered = bench.delivered
 

@@ -16,7 +16,6 @@ from benchmarks.fanout import bench_map
 from benchmarks.harness import (
     ApiLog,
     Bench,
-    Phases,
     fmt_s,
     instrument,
     isolate,
@@ -68,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="batchmagic-bench-"))
     cwd = Path.cwd()
     isolate(root)
-    bench = Bench(root, args, ApiLog(), Phases())
+    bench = Bench(root, args, ApiLog())
     try:
         instrument(bench)
         start_shell(bench)
