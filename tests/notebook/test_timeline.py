@@ -3,6 +3,7 @@ staging progress a cell prints."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ def test_a_run_has_every_phase_in_order_adding_up_to_its_wall_time(
     timeline = run.timeline
     assert [phase.name for phase in timeline] == list(PHASES)
     assert all(phase.duration >= 0 for phase in timeline), timeline
-    for before, after in zip(timeline, timeline[1:], strict=False):
+    for before, after in itertools.pairwise(timeline):
         assert after.start == pytest.approx(before.start + before.duration, abs=1e-6)
     # The phases cover the cell from its start to the run's end; what is left is parsing the
     # magic line and showing the summary.
@@ -77,5 +78,6 @@ def test_a_staging_past_the_delay_prints_its_bar_and_final_line(
     lines = capsys.readouterr().out.splitlines()
     for direction in ("upload", "download"):
         bars = [line for line in lines if line.startswith(direction) and "▕" in line]
-        final = [line for line in lines if line.startswith(f"{direction} ") and " files in " in line]
+        final = [line for line in lines
+                 if line.startswith(f"{direction} ") and " files in " in line]
         assert bars and len(final) == 1, lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from batchmagic.run.timeline import (
@@ -27,7 +29,7 @@ def test_every_phase_in_order_from_the_kernel_and_the_job() -> None:
         "stage-out": 5, "download": 2, "cleanup": 1})
     assert timeline[0].start == T0 and timeline[-1].end == pytest.approx(T0 + 63)
     assert sum(p.duration for p in timeline) == pytest.approx(63)
-    for before, after in zip(timeline, timeline[1:], strict=False):
+    for before, after in itertools.pairwise(timeline):
         assert before.end == pytest.approx(after.start)
 
 
