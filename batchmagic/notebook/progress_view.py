@@ -36,7 +36,7 @@ def progress_facts(progress: TransferProgress) -> str:
     facts = [f"{format_bytes(progress.bytes_done)}/{format_bytes(progress.bytes_total)}",
              f"{progress.files_done}/{progress.files_total} files",
              f"{format_bytes(progress.rate)}/s"]
-    if progress.eta is not None and not progress.complete:
+    if progress.eta is not None and progress.bytes_done < progress.bytes_total:
         facts.append(f"ETA {format_duration(progress.eta)}")
     return " · ".join(facts)
 
