@@ -35,11 +35,13 @@ from botocore.exceptions import (
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.errors import is_throttled
+from batchmagic.errors import SubmissionError
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 LOOKUP_DELAYS = (0.0, 0.5, 1.0, 2.0)  # seconds before each ListJobs lookup of one failure
+LOOKUP_ROUNDS = 5  # rounds of lookups while ListJobs itself fails
 
 
 def _status(error: ClientError) -> int:
@@ -71,25 +73,48 @@ def find_job(clients: AwsClients, queue: str, job_name: str) -> dict[str, Any] |
     return dict(found[0]) if found else None
 
 
+def _look_up(clients: AwsClients, queue: str, name: str,
+             sleep: Callable[[float], None]) -> dict[str, Any] | None:
+    """The job after an ambiguous failure, or None once ListJobs has answered through its lag
+    without it. A lookup that fails is no answer: never submit again on a guess."""
+    for _ in range(LOOKUP_ROUNDS):
+        answered = False
+        for delay in LOOKUP_DELAYS:
+            sleep(delay)
+            try:
+                job = find_job(clients, queue, name)
+            except (ClientError, BotoCoreError) as error:
+                log.info("ListJobs %s: %s", name, error)
+                continue
+            if job is not None:
+                return job
+            answered = True
+        if answered:
+            return None
+    raise SubmissionError(
+        f"SubmitJob {name}: the answer was lost and ListJobs could not tell whether the job "
+        f"exists; look for {name} in {queue} before running the cell again")
+
+
 def submit_once(clients: AwsClients, payload: Mapping[str, Any],
                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """SubmitJob ``payload``; never creates a second job of the same name."""
     name, queue = str(payload["jobName"]), str(payload["jobQueue"])
+    last: ClientError | BotoCoreError | None = None
     for attempt in range(ATTEMPTS):
         try:
             return dict(clients.batch_submit.submit_job(**payload))
         except (ClientError, BotoCoreError) as error:
             kind = classify(error)
-            if kind == "final" or attempt == ATTEMPTS - 1:
+            if kind == "final":
                 raise
-            log.info("SubmitJob %s: %s (%s), attempt %d", name, error, kind, attempt + 1)
-            if kind == "ambiguous":
-                for delay in LOOKUP_DELAYS:
-                    sleep(delay)
-                    job = find_job(clients, queue, name)
-                    if job is not None:  # AWS had accepted it: that is our job
-                        return {"jobId": job["jobId"], "jobName": name,
-                                "jobArn": job.get("jobArn", "")}
-            else:
-                sleep(0.2 * 2 ** attempt)
-    raise AssertionError("unreachable")  # the last attempt returns or raises
+            last = error
+        log.info("SubmitJob %s: %s (%s), attempt %d", name, last, kind, attempt + 1)
+        if kind == "ambiguous":
+            job = _look_up(clients, queue, name, sleep)
+            if job is not None:  # AWS had accepted it: that is our job
+                return {"jobId": job["jobId"], "jobName": name, "jobArn": job.get("jobArn", "")}
+        elif attempt < ATTEMPTS - 1:
+            sleep(0.2 * 2 ** attempt)
+    assert last is not None
+    raise last  # every attempt failed, and no job of this name exists
