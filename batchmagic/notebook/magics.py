@@ -25,6 +25,7 @@ from batchmagic.notebook.line import parse_line
 from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.shown import ShownRuns
+from batchmagic.notebook.timeline_view import timeline_chart_html
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
@@ -32,7 +33,7 @@ from batchmagic.run.maprun import MapRun
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import resolve_region, resolve_target
-from batchmagic.run.timeline import PhaseClock
+from batchmagic.run.timeline import PhaseClock, Timeline
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
 
 # Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
@@ -315,3 +316,5 @@ def register(shell: Any) -> None:
     magics = AwsBatchMagics(shell)
     shell.register_magics(magics)
     magics.shown.register()
+    # run.timeline evaluated in Jupyter shows its bar chart (its repr is a table in a terminal).
+    shell.display_formatter.formatters["text/html"].for_type(Timeline, timeline_chart_html)

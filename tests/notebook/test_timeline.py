@@ -41,6 +41,8 @@ def test_a_run_has_every_phase_in_order_adding_up_to_its_wall_time(
     printed = capsys.readouterr().out
     summary = [line for line in printed.splitlines() if line.startswith("[batchmagic] time: ")]
     assert len(summary) == 1 and " · main " in summary[0], printed
+    shown, _ = ip.display_formatter.format(timeline)  # evaluated in Jupyter: a bar chart
+    assert "batchmagic-timeline" in shown["text/html"] and "stage-in" in shown["text/plain"]
 
 
 def test_the_ledger_keeps_the_timeline_and_the_jobs_table_shows_the_duration(
