@@ -25,6 +25,7 @@ from benchmarks.harness import (
     table,
 )
 from benchmarks.latency import bench_latency
+from benchmarks.parity import bench_parity
 from benchmarks.staging import bench_staging
 from benchmarks.trivial_cell import bench_trivial_cell
 
@@ -43,8 +44,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, help="staging repetitions, best kept (default 2)")
     parser.add_argument("--map-size", type=int, help="items (= children) of the --map sweep "
                         "(default 200)")
-    parser.add_argument("--only", nargs="+", choices=["cell", "staging", "calls", "latency",
-                                                      "map"],
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS),
                         help="run only these benchmarks")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -58,7 +58,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 BENCHMARKS: dict[str, Callable[[Bench], None]] = {
     "cell": bench_trivial_cell, "staging": bench_staging, "calls": bench_calls_per_minute,
-    "latency": bench_latency, "map": bench_map,
+    "latency": bench_latency, "map": bench_map, "parity": bench_parity,
 }
 
 
