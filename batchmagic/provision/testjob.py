@@ -13,10 +13,8 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.errors import describe
+from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.livetail import LiveTails
 from batchmagic.aws.logs import LogLine
@@ -58,9 +56,8 @@ def _job_spec(settings: Settings, region: str) -> spec.JobSpec:
 
 def _step(check: str, action: Callable[[], str], fix: str) -> CheckResult:
     try:
-        return CheckResult(check, PASS, action())
-    except (ClientError, BotoCoreError) as error:
-        raise _Failed(CheckResult(check, FAIL, describe(error, check), fix)) from None
+        with aws_errors(check):
+            return CheckResult(check, PASS, action())
     except BatchMagicError as error:
         raise _Failed(CheckResult(check, FAIL, str(error), fix)) from None
 
