@@ -88,9 +88,11 @@ class RunLocation:
         return self.run_prefix.rsplit("/", 1)[-1]
 
     @classmethod
-    def new(cls, bucket: str, prefix: str, user: str) -> RunLocation:
-        """A fresh location ``prefix/user/RUN_ID`` whose run ids sort by creation time (UTC)."""
-        parts = [p for p in (prefix.strip("/"), user.strip("/"), new_run_id()) if p]
+    def new(cls, bucket: str, prefix: str, user: str, run_id: str | None = None) -> RunLocation:
+        """The location ``prefix/user/RUN_ID`` (a fresh run id, sorting by creation time, unless
+        given). Empty parts are left out: ``--prefix /`` puts runs at ``user/RUN_ID``, never
+        at a key starting with ``/``."""
+        parts = [p for p in (prefix.strip("/"), user.strip("/"), run_id or new_run_id()) if p]
         return cls(bucket=bucket, run_prefix="/".join(parts))
 
 

@@ -14,6 +14,7 @@ must read ``main``'s exit code from DescribeJobs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -36,7 +37,7 @@ from batchmagic.jobdef.layout import (
     VOLUME_NAME,
     WORK_DIR,
 )
-from batchmagic.jobdef.sizes import EC2_MIN_VCPU, container_sizes, validate_size
+from batchmagic.jobdef.sizes import EC2_MIN_VCPU, container_sizes
 from batchmagic.settings import MANAGED_TAG, Settings
 
 MAIN_COMMAND = ["python", f"{WORK_DIR}/{INTERNAL_DIR}/bootstrap.py"]
@@ -99,9 +100,15 @@ class JobSpec:
     def is_fargate(self) -> bool:
         return self.platform == "fargate"
 
+    @functools.cached_property
+    def sizes(self) -> dict[str, tuple[str, str]]:
+        """Each container's (VCPU, MEMORY) share of the job size, worked out (and the size
+        validated) once per spec."""
+        return container_sizes(self.platform, self.cpu, self.memory)
+
     def validate(self) -> None:
         """Check size, storage and timeout before any AWS call."""
-        validate_size(self.platform, self.cpu, self.memory)
+        _ = self.sizes  # working out each container's share validates the job size
         validate_gpu(self.gpu, self.platform)
         if not self.image:
             raise ConfigurationError("No container image: set --image.")
@@ -118,8 +125,7 @@ class JobSpec:
                 )
         if self.timeout is not None and self.timeout < MIN_TIMEOUT_SECONDS:
             raise ConfigurationError(
-                f"--timeout must be at least {MIN_TIMEOUT_SECONDS} seconds (AWS Batch minimum), "
-                f"not {self.timeout}."
+                f"--timeout: AWS Batch needs at least {MIN_TIMEOUT_SECONDS} seconds"
             )
 
 
@@ -287,7 +293,7 @@ def submit_payload(
     for uri in (in_uri, out_uri):
         if not uri.startswith("s3://"):
             raise ConfigurationError(f"Expected an s3:// URI, got {uri!r}.")
-    sizes = container_sizes(spec.platform, spec.cpu, spec.memory)
+    sizes = spec.sizes
     containers = [
         {
             "name": STAGE_IN,
@@ -331,7 +337,7 @@ def sanitize_job_name(text: str) -> str:
 
 def container_graph(spec: JobSpec) -> str:
     """A short text of the three containers, their images, sizes and dependsOn (--dry-run)."""
-    sizes = container_sizes(spec.platform, spec.cpu, spec.memory)
+    sizes = spec.sizes
     rows = [
         (STAGE_IN, spec.sidecar_image, "-", "copy inputs s3 -> /work"),
         (MAIN, spec.image, f"{STAGE_IN} SUCCESS", "run the cell"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import botocore.session
 from botocore.validate import ParamValidator
 
-from batchmagic.aws.staging import RunLocation
 from batchmagic.jobdef import spec
 from batchmagic.run.prepare import PreparedRun
 from batchmagic.run.submit import submission
@@ -48,18 +46,18 @@ def dry_run_report(prepared: PreparedRun) -> str:
         f"{settings.compute_environment}-batchmagic" if settings.compute_environment
         else "<the queue batchmagic setup creates>"
     )
-    prepared = dataclasses.replace(prepared, settings=settings.with_values(bucket=bucket))
-    definition_payload = spec.job_definition_payload(prepared.job_spec())
+    prepared = prepared.with_settings(settings.with_values(bucket=bucket))
+    definition_payload = spec.job_definition_payload(prepared.job_spec)
     submit = submission(prepared, queue, definition_payload["jobDefinitionName"])
     validate("RegisterJobDefinition", definition_payload)
     validate("SubmitJob", submit)
-    location = RunLocation(bucket, prepared.run_prefix)
+    location = prepared.location
     keys = [location.in_prefix + key for _, key in prepared.input_files]
     keys += [location.in_prefix + key for key in sorted(prepared.blobs)]
     sections = [
         "Dry run: nothing was uploaded or submitted. Both requests validate against botocore's "
         "Batch model.",
-        "== container graph ==\n" + spec.container_graph(prepared.job_spec()),
+        "== container graph ==\n" + spec.container_graph(prepared.job_spec),
         "== RegisterJobDefinition (registered once, reused while unchanged) ==\n"
         + json.dumps(mask_secrets(definition_payload), indent=2),
         "== SubmitJob ==\n" + json.dumps(mask_secrets(submit), indent=2),

@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from batchmagic.aws.staging import new_run_id
+from batchmagic.aws.staging import RunLocation, new_run_id
 from batchmagic.errors import ConfigurationError
-from batchmagic.jobdef import layout, sizes, spec
+from batchmagic.jobdef import layout, spec
 from batchmagic.jobdef.extras import parse_secrets
-from batchmagic.jobdef.layout import MIN_TIMEOUT_SECONDS
 from batchmagic.run import template
 from batchmagic.run.inputs import plan_inputs
 from batchmagic.runtime import runtime_files
@@ -38,7 +37,11 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A validated run: rendered cell, files to stage, environment, container spec."""
+    """A validated run: rendered cell, files to stage, environment, container spec.
+
+    The job spec (validated) and the run's S3 location are built once from the settings, here
+    and again only when the settings change (:meth:`with_settings`); everything after reads them.
+    """
 
     settings: Settings
     options: RunOptions
@@ -50,16 +53,30 @@ class PreparedRun:
     blobs: dict[str, bytes]
     environment: dict[str, str]
     output_dir: Path
-    region: str
+    job_spec: spec.JobSpec
+    location: RunLocation
     tags: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[tuple[str, str], ...] = ()
 
-    def job_spec(self) -> spec.JobSpec:
-        return spec.JobSpec.from_settings(self.settings, self.region, self.secrets)
+    @property
+    def region(self) -> str:
+        return self.job_spec.region
 
     @property
     def run_prefix(self) -> str:
-        return f"{self.settings.prefix.strip('/')}/{self.settings.user}/{self.run_id}"
+        return self.location.run_prefix
+
+    def with_settings(self, settings: Settings) -> PreparedRun:
+        """This run with other settings (the target's, or a placeholder bucket): the job spec
+        and the S3 location are built from them."""
+        region = settings.region or self.region
+        return replace(self, settings=settings,
+                       job_spec=spec.JobSpec.from_settings(settings, region,
+                                                           self.job_spec.secrets),
+                       location=_location(settings, self.run_id))
+
+
+def _location(settings: Settings, run_id: str) -> RunLocation:
+    return RunLocation.new(settings.bucket or "", settings.prefix, settings.user, run_id)
 
 
 def new_job_name(base: str | None) -> tuple[str, str]:
@@ -142,15 +159,11 @@ def prepare(
 
     ``extra_context`` adds template names (a --map run renders with its first item).
     """
-    sizes.validate_size(settings.platform, settings.cpu, settings.memory)
-    if settings.timeout is not None and settings.timeout < MIN_TIMEOUT_SECONDS:
-        raise ConfigurationError(
-            f"--timeout: AWS Batch needs at least {MIN_TIMEOUT_SECONDS} seconds"
-        )
     if settings.on_shutdown not in ("leave", "terminate"):
         raise ConfigurationError("on_shutdown must be 'leave' or 'terminate'")
     environment = spec.validate_env(options.env)
     secrets = parse_secrets(options.secrets, tuple(environment))
+    job_spec = spec.JobSpec.from_settings(settings, region, secrets)  # size, image, timeout...
     _check_identifiers(options.pull, "--pull")
     if options.result is not None:
         _check_identifiers((options.result,), "--result")
@@ -179,6 +192,6 @@ def prepare(
         blobs=blobs,
         environment=environment,
         output_dir=output_dir,
-        region=region,
-        secrets=secrets,
+        job_spec=job_spec,
+        location=_location(settings, run_id),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -11,7 +10,7 @@ from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.progress import ProgressCallback, ProgressMeter
 from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
-from batchmagic.aws.staging import RunLocation, delete_prefix, upload
+from batchmagic.aws.staging import delete_prefix, upload
 from batchmagic.aws.submitonce import submit_once
 from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.jobdef import spec
@@ -58,9 +57,9 @@ _QUEUE_ARN_PLACEHOLDER = "arn:aws-us-gov:batch:us-gov-west-1:123456789012:job-qu
 def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, Any]:
     """The SubmitJob request of this run, checked against the limits AWS enforces (tags,
     override and body sizes) so that a refusal comes before anything is uploaded."""
-    location = RunLocation(prepared.settings.bucket or "", prepared.run_prefix)
+    location = prepared.location
     payload = spec.submit_payload(
-        spec=prepared.job_spec(),
+        spec=prepared.job_spec,
         job_name=prepared.job_name,
         job_queue=queue,
         job_definition=definition,
@@ -71,7 +70,7 @@ def submission(prepared: PreparedRun, queue: str, definition: str) -> dict[str, 
         environment=prepared.environment,
         tags=run_tags(prepared),
     )
-    check_submission(payload, spec.job_definition_payload(prepared.job_spec())["tags"])
+    check_submission(payload, spec.job_definition_payload(prepared.job_spec)["tags"])
     return payload
 
 
@@ -88,8 +87,7 @@ def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
                 "compute environment (FARGATE_SPOT, or EC2 Spot) and its queue, or set "
                 "--spot-queue QUEUE")
         settings = settings.with_values(queue=settings.spot_queue)
-    return dataclasses.replace(prepared, settings=settings, region=settings.region or
-                               prepared.region)
+    return prepared.with_settings(settings)
 
 
 def run_record(prepared: PreparedRun, target: AwsTarget, job_id: str,
@@ -138,12 +136,12 @@ def submit_prepared(
     clock = clock or PhaseClock()
     clients = AwsClients.shared(target)
     settings = prepared.settings
-    definition_payload = spec.job_definition_payload(prepared.job_spec())
+    definition_payload = spec.job_definition_payload(prepared.job_spec)
     # The limits first, with the longest queue reference the run could use (an ARN).
     submission(prepared, _QUEUE_ARN_PLACEHOLDER, definition_payload["jobDefinitionName"])
     queue = resolve_queue(clients, settings)
     definition = ensure_job_definition(clients, definition_payload)
-    location = RunLocation(settings.bucket or "", prepared.run_prefix)
+    location = prepared.location
     ensure_bucket(clients, location.bucket)
     try:
         request = submission(prepared, queue, definition)

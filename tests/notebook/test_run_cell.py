@@ -87,6 +87,21 @@ def test_run_prefix_deleted_unless_keep(ip: Any, local_clients: AwsClients) -> N
     assert listed.get("KeyCount", 0) > 0
 
 
+def test_a_root_prefix_puts_runs_at_the_user_without_a_leading_slash(
+        ip: Any, local_clients: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTERHUB_USER", "ann")
+    run = ip.run_cell_magic("aws_batch", "--local --keep --prefix /",
+                            "open('{{ outputDir }}/back.txt', 'w').write('ok')")
+    assert run.status == "SUCCEEDED"
+    assert run.location.run_prefix == f"ann/{run.location.run_id}"
+    listed = local_clients.s3.list_objects_v2(Bucket=run.location.bucket, Prefix="ann/")
+    keys = [obj["Key"] for obj in listed.get("Contents", [])]
+    assert any(key.startswith(f"ann/{run.location.run_id}/in/") for key in keys)
+    assert any(key.startswith(f"ann/{run.location.run_id}/out/") for key in keys)
+    assert not local_clients.s3.list_objects_v2(Bucket=run.location.bucket,
+                                                Prefix="/").get("KeyCount")
+
+
 def test_no_wait_returns_at_once_and_binds_on_wait(ip: Any) -> None:
     run = ip.run_cell_magic("aws_batch", "--local --no-wait --pull late",
                             "import time\ntime.sleep(1)\nlate = 'here'")
