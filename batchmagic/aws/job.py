@@ -60,6 +60,10 @@ class JobStatus(str, Enum):
         return self in (JobStatus.STARTING, JobStatus.RUNNING) or self.is_terminal
 
 
+TERMINAL_STATUSES = frozenset(s.value for s in JobStatus if s.is_terminal)
+"""The statuses of a job that has ended, as DescribeJobs spells them."""
+
+
 @dataclass(frozen=True)
 class ContainerState:
     """One container of the job as DescribeJobs reports it."""

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 ACCOUNT_ID = "123456789012"  # moto's default account
-DEFAULT_LOG_GROUP = "/aws/batch/job"
+DEFAULT_LOG_GROUP = "/aws/batch/job"  # AWS Batch's default; settings.LOG_GROUP is the same
 
 
 class LogSink:

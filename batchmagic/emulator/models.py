@@ -12,6 +12,8 @@ from typing import Any
 
 from batchmagic.emulator.logsink import ACCOUNT_ID
 
+# Batch's statuses, kept apart from batchmagic.aws.job.JobStatus on purpose (the emulator imports
+# nothing of the client side); tests/test_copies.py checks that they agree.
 TERMINAL = ("SUCCEEDED", "FAILED")
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 

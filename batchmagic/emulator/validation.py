@@ -10,6 +10,9 @@ from batchmagic.emulator.errors import BatchError
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
+# The job-name pattern and the Fargate sizes are copies of what batchmagic.jobdef checks, kept
+# here on purpose: the emulator is an independent check of AWS's rules (tests/test_copies.py
+# checks that the copies agree).
 # Fargate task sizes: vCPU -> allowed memory in MiB.
 FARGATE_SIZES: dict[float, frozenset[int]] = {
     0.25: frozenset({512, 1024, 2048}),

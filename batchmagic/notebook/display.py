@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from batchmagic.aws.progress import TransferProgress
-from batchmagic.jobdef.layout import CONTAINERS
+from batchmagic.jobdef.layout import CONTAINERS, MAIN
 from batchmagic.notebook.format import (
     badge_html,
     format_elapsed,
@@ -118,7 +118,7 @@ class TextDisplay:
             self._open = None
             return start
         text, replaces = read_line(message)
-        text = ("" if container in ("", "main") else f"[{container}] ") + text
+        text = ("" if container in ("", MAIN) else f"[{container}] ") + text
         if replaces and self._open is not None and self._open[0] == container:
             # Redraw in place: back to the line's start, pad over a longer previous state.
             start, text = "\r", text.ljust(self._open[1])
@@ -151,7 +151,7 @@ class WidgetDisplay:
         self._logs = widgets.Accordion(children=[self._panes[n].box for n in CONTAINERS])
         for index, name in enumerate(CONTAINERS):
             self._logs.set_title(index, name)
-        self._logs.selected_index = CONTAINERS.index("main")
+        self._logs.selected_index = CONTAINERS.index(MAIN)
         self._cancel = widgets.Button(description="Cancel", icon="stop", button_style="danger")
         self._detach = widgets.Button(description="Detach", icon="eject",
                                       tooltip="let the cell return; the job goes on in the "
@@ -236,11 +236,11 @@ class WidgetDisplay:
         """Shown at the next tick."""
 
     def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None:
-        (self._panes.get(container) or self._panes["main"]).add(lines)
+        (self._panes.get(container) or self._panes[MAIN]).add(lines)
 
     def note(self, text: str) -> None:
         self._notes.append(text)
-        self._panes["main"].add([f"[batchmagic] {text}"])
+        self._panes[MAIN].add([f"[batchmagic] {text}"])
 
     def finished(self, run: Run) -> None:
         self._stopped.set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
+from batchmagic.jobdef.layout import MAIN
 from batchmagic.notebook.timeline_view import timeline_line
 from batchmagic.run.cost import JobSize, right_size
 from batchmagic.run.handle import Run
@@ -51,8 +52,8 @@ def on_aws(run: Run) -> bool:
 
 def where_to_read(run: Run, container: str) -> list[str]:
     """Where every line of a container's log can be read (text, in order of reach)."""
-    places = ["run.logs" if container == "main" else f"run.log_text({container!r})"]
-    if container == "main":
+    places = ["run.logs" if container == MAIN else f"run.log_text({container!r})"]
+    if container == MAIN:
         places.append("run.log_text('main')")
     places.append(f"%aws_batch_logs {run.job_id} --container {container}")
     return places

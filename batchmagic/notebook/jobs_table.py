@@ -9,11 +9,12 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
+from batchmagic.aws.job import TERMINAL_STATUSES
 from batchmagic.errors import AwsError
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.notebook.timeline_view import format_duration
 
-TERMINAL = ("SUCCEEDED", "FAILED")
+TERMINAL = TERMINAL_STATUSES
 COLUMNS = ("started", "job name", "job id", "status", "duration", "cost", "where", "notebook")
 
 

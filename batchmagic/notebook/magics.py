@@ -14,6 +14,7 @@ from traitlets import Bool, Float, Integer, TraitType, Unicode
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.config import ConfigLayers
+from batchmagic.jobdef.layout import CONTAINERS, MAIN
 from batchmagic.ledger import Ledger
 from batchmagic.notebook import mapoptions as mapopts
 from batchmagic.notebook import options as opts
@@ -282,7 +283,7 @@ class AwsBatchMagics(Magics):
 
     @magic_arguments()
     @argument("job", metavar="JOB_ID_OR_NAME", help="a job id, or the name of a recorded run")
-    @argument("--container", default="main", choices=["stage-in", "main", "stage-out"],
+    @argument("--container", default=MAIN, choices=list(CONTAINERS),
               help="whose log (default: main)")
     @argument("--tail", type=int, metavar="N", help="only the last N lines")
     @line_magic

@@ -8,7 +8,7 @@ says how many lines it leaves out and where they are.
 
 from __future__ import annotations
 
-from batchmagic.jobdef.layout import CONTAINERS
+from batchmagic.jobdef.layout import CONTAINERS, MAIN
 from batchmagic.notebook.format import summary_lines, where_to_read
 from batchmagic.run.handle import Run
 
@@ -18,7 +18,7 @@ TRANSCRIPT_CHARS = 200_000
 
 def container_section(run: Run, container: str, tail: int, budget: int) -> list[str]:
     log = run.logbook.container(container)
-    prefix = "" if container == "main" else f"[{container}] "
+    prefix = "" if container == MAIN else f"[{container}] "
     kept: list[str] = []
     size = 0
     for line in reversed(log.tail(tail)):

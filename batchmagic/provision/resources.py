@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchmagic.errors import ConfigurationError
-from batchmagic.settings import MANAGED_TAG_KEY
+from batchmagic.settings import MANAGED_TAG, MANAGED_TAG_KEY
 
 DEFAULT_NAME = "batchmagic"
 DEFAULT_PREFIX = "batchmagic"
@@ -18,6 +18,7 @@ MAX_VCPUS = 64
 PLATFORMS = ("fargate", "ec2")
 
 TAG_MANAGED = MANAGED_TAG_KEY
+MANAGED_VALUE = MANAGED_TAG[MANAGED_TAG_KEY]
 TAG_NAME = "batchmagic:name"
 
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -84,7 +85,7 @@ class Names:
 
 def tags(name: str) -> dict[str, str]:
     """The tags every resource of setup ``name`` carries; teardown finds resources by them."""
-    return {TAG_MANAGED: "true", TAG_NAME: name}
+    return {**MANAGED_TAG, TAG_NAME: name}
 
 
 def tag_list(name: str) -> list[dict[str, str]]:
@@ -97,7 +98,7 @@ def is_ours(found: dict[str, str] | list[dict[str, str]] | None, name: str) -> b
     if isinstance(found, list):
         found = {t.get("Key", ""): t.get("Value", "") for t in found}
     found = found or {}
-    return found.get(TAG_MANAGED) == "true" and found.get(TAG_NAME) == name
+    return found.get(TAG_MANAGED) == MANAGED_VALUE and found.get(TAG_NAME) == name
 
 
 def trust_policy(service: str) -> str:

@@ -61,7 +61,7 @@ def find(clients: AwsClients, *, name: str = res.DEFAULT_NAME,
         if role:
             found.append(role)
     groups = call("ec2:DescribeSecurityGroups", clients.ec2.describe_security_groups,
-                  Filters=[{"Name": f"tag:{res.TAG_MANAGED}", "Values": ["true"]},
+                  Filters=[{"Name": f"tag:{res.TAG_MANAGED}", "Values": [res.MANAGED_VALUE]},
                            {"Name": f"tag:{res.TAG_NAME}", "Values": [name]}])["SecurityGroups"]
     found += [Found("security group", g["GroupName"], g["GroupId"]) for g in groups]
     if bucket and _bucket_ours(clients, bucket, name):
@@ -109,7 +109,7 @@ def _job_definition_ours(definition: dict[str, Any], name: str) -> bool:
     # Runs register job definitions tagged batchmagic:managed; a batchmagic:name, when there
     # is one, must match (another setup in the account keeps its own).
     tags = definition.get("tags") or {}
-    return bool(tags.get(res.TAG_MANAGED) == "true"
+    return bool(tags.get(res.TAG_MANAGED) == res.MANAGED_VALUE
                 and tags.get(res.TAG_NAME, name) == name)
 
 

@@ -23,7 +23,7 @@ from batchmagic.aws.staging import RunLocation, delete_prefix, new_run_id, uploa
 from batchmagic.aws.submitonce import submit_once
 from batchmagic.errors import BatchMagicError
 from batchmagic.jobdef import spec
-from batchmagic.jobdef.layout import MAIN, STAGE_IN, STAGE_OUT, WORK_DIR
+from batchmagic.jobdef.layout import CONTAINERS, MAIN, WORK_DIR
 from batchmagic.jobdef.sizes import EC2_MIN_VCPU
 from batchmagic.provision.report import FAIL, PASS, CheckResult
 from batchmagic.settings import LOG_GROUP, MANAGED_TAG, Settings
@@ -37,7 +37,6 @@ MAIN_SCRIPT = (
     "print('batchmagic test job: main read', repr(text), flush=True)\n"
     f"pathlib.Path('{WORK_DIR}/{OUTPUT_NAME}').write_text(text.upper())\n"
 )
-CONTAINERS = (STAGE_IN, MAIN, STAGE_OUT)
 Report = Callable[[CheckResult], None]
 
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from batchmagic.jobdef.layout import MAIN
 from batchmagic.jobdef.sizes import FARGATE_MEMORY
 
 PRICE_DATE = "2025-06"
@@ -194,7 +195,7 @@ class JobSize:
                     cpu += float(value)
                 elif kind == "MEMORY":
                     memory += int(value)
-                    if container.get("name") == "main":
+                    if container.get("name") == MAIN:
                         main_memory = int(value)
                 elif kind == "GPU":
                     gpus += int(value)

@@ -21,9 +21,10 @@ from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.errors import aws_errors
-from batchmagic.aws.job import JobStatus
+from batchmagic.aws.job import TERMINAL_STATUSES, JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
+from batchmagic.jobdef.layout import MAIN
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, job_cost
 from batchmagic.run.fanout import MapPlan
@@ -38,7 +39,7 @@ from batchmagic.run.mapresults import (
 )
 
 Binder = Callable[[dict[str, Any]], None]
-STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+STATES = tuple(status.value for status in JobStatus)
 FAILED_LOG_LINES = 20  # of each failed item's child, shown automatically
 FETCH_WORKERS = 16  # concurrent GetObjects of item results (the S3 client pools 32)
 
@@ -83,12 +84,12 @@ class ChildView:
     @property
     def logs(self) -> list[str]:
         """The main container's log lines (read once, when first asked for after the end)."""
-        if self._logs is None or self.status not in ("SUCCEEDED", "FAILED"):
+        if self._logs is None or self.status not in TERMINAL_STATUSES:
             self._logs = child_log_lines(self.clients, self.job_id)
         return self._logs
 
-    def log_text(self, container: str = "main") -> str:
-        return "\n".join(self.logs if container == "main"
+    def log_text(self, container: str = MAIN) -> str:
+        return "\n".join(self.logs if container == MAIN
                          else child_log_lines(self.clients, self.job_id, container))
 
 
@@ -315,7 +316,7 @@ class MapRun:
         child.started_ms, child.stopped_ms = job.get("startedAt"), job.get("stoppedAt")
         containers = (job.get("ecsProperties") or {}).get("taskProperties", [{}])[0].get(
             "containers", [])
-        main = next((c for c in containers if c.get("name") == "main"), None)
+        main = next((c for c in containers if c.get("name") == MAIN), None)
         container = job.get("container") or {}
         child.exit_code = (main or {}).get("exitCode", container.get("exitCode"))
         child.reason = (main or {}).get("reason") or job.get("statusReason")
@@ -324,7 +325,7 @@ class MapRun:
         """List the children of each state whose count changed (ListJobs, all pages), then
         collect the items of children that have just ended."""
         if self.plan.children == 1:
-            if self.status in ("SUCCEEDED", "FAILED"):
+            if self.status in TERMINAL_STATUSES:
                 self._collect_items([self.children[0]])
             return
         paginator = self.clients.batch.get_paginator("list_jobs")
@@ -345,13 +346,13 @@ class MapRun:
         if index is None or not 0 <= index < len(self.children):
             return None
         child = self.children[index]
-        if child.status in ("SUCCEEDED", "FAILED"):
+        if child.status in TERMINAL_STATUSES:
             return None
         child.status = summary["status"]
         child.started_ms, child.stopped_ms = summary.get("startedAt"), summary.get("stoppedAt")
         child.reason = summary.get("statusReason")
         child.exit_code = (summary.get("container") or {}).get("exitCode")
-        return child if child.status in ("SUCCEEDED", "FAILED") else None
+        return child if child.status in TERMINAL_STATUSES else None
 
     def _collect_items(self, children: list[ChildView]) -> None:
         """Read the results of the items of ``children`` from S3, several at a time."""
@@ -381,7 +382,7 @@ class MapRun:
                     self._refresh_children(previous)
                     self._display.progress(self)
                     delay = backoff.first
-                if self.status in ("SUCCEEDED", "FAILED"):
+                if self.status in TERMINAL_STATUSES:
                     break
                 time.sleep(delay)
                 delay = backoff.after(delay)

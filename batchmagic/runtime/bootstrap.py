@@ -34,6 +34,8 @@ except ImportError:
     import progress_lines  # type: ignore[no-redef,import-not-found]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Copies of batchmagic.jobdef.layout's names: this file runs in the container with the standard
+# library only (tests/test_copies.py checks that the copies agree).
 INTERNAL_DIR = ".batchmagic"
 OUTPUT_SUBDIR = ".outputs"
 # Protocol 4: every Python from 3.4 on reads it (the kernel's included), and it handles objects

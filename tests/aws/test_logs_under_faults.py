@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
+from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients, AwsTarget
-from batchmagic.aws.job import BatchJob, JobStatus, WaitPacing, follow_logs
+from batchmagic.aws.job import BatchJob, JobStatus, follow_logs
 from batchmagic.aws.livetail import LiveJobWatcher
-from batchmagic.aws.logs import LogLine, LogPoller, Pacing
+from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.emulator import run_emulator
 from tests.helpers import wait_for
 
@@ -85,7 +86,7 @@ def _definition(clients: AwsClients) -> str:
 def test_every_line_once_in_order_under_faults(faulty: tuple[AwsClients, str]) -> None:
     clients, queue = faulty
     definition = _definition(clients)
-    poller = LogPoller(clients, rate=20, burst=20, pacing=Pacing(fast=0.1, idle=0.5),
+    poller = LogPoller(clients, rate=20, burst=20, pacing=Backoff(first=0.1, most=0.5),
                        budget_per_minute=600)
     received: dict[str, dict[str, list[str]]] = {}
     problems: list[str] = []
@@ -104,7 +105,7 @@ def test_every_line_once_in_order_under_faults(faulty: tuple[AwsClients, str]) -
 
             watcher = LiveJobWatcher(job, poller, on_lines)
             final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=150,
-                                drain_timeout=60, pacing=WaitPacing(first=0.1, most=1.0))
+                                drain_timeout=60, pacing=Backoff(first=0.1, most=1.0))
             if final.status is not JobStatus.SUCCEEDED:
                 problems.append(f"run {index}: {final.status.value}")
             if watcher.live.failed is not None:
