@@ -22,15 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.errors import aws_errors
-from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
 from batchmagic.errors import AwsError
-from batchmagic.settings import LOG_GROUP
 
 
 class JobStatus(str, Enum):
@@ -240,115 +238,3 @@ class BatchJob:
                 interval = min(interval, left)
             if _sleep(interval, stop, wake) and snapshot is not None:
                 return snapshot
-
-    def terminate_and_wait(self, reason: str, timeout: float = 60.0) -> JobSnapshot:
-        """Terminate, then poll until the job has stopped (or ``timeout``): what an interrupt
-        does. Returns the latest snapshot, terminal unless the timeout passed."""
-        self.terminate(reason)
-        try:
-            return self.wait(pacing=Backoff(first=0.25, most=2.0), timeout=timeout)
-        except TimeoutError:
-            return self.last if self.last is not None else self.describe()
-
-
-OnContainerLines = Callable[[str, list[LogLine]], None]
-
-
-class LogWatcher(Protocol):
-    """Follows a job's container logs, fed with its snapshots (JobWatcher, LiveJobWatcher)."""
-
-    def update(self, snapshot: JobSnapshot) -> None: ...
-    def finish(self, timeout: float = 10.0) -> bool: ...
-    def close(self) -> None: ...
-
-
-class JobWatcher:
-    """Follows the log stream of every container of a job, fed with the job's snapshots.
-
-    A tail starts as soon as a container has a ``logStreamName`` and is drained (read to the end,
-    then stopped) as soon as that container has an exit code; :meth:`finish` drains the rest.
-    All the job's tails share one request budget in the poller. ``on_lines(container, lines)``
-    runs on the poller thread.
-    """
-
-    def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines, *,
-                 log_group: str = LOG_GROUP) -> None:
-        self.job = job
-        self.poller = poller
-        self.log_group = log_group
-        self._on_lines = on_lines
-        self._tails: dict[tuple[str, str], Tail] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def tails(self) -> dict[tuple[str, str], Tail]:
-        """Tails by (container name, log stream)."""
-        with self._lock:
-            return dict(self._tails)
-
-    def update(self, snapshot: JobSnapshot) -> None:
-        """Start tails for new log streams; drain the tails of containers that have exited."""
-        for state in snapshot.containers:
-            if not state.log_stream:
-                continue
-            key = (state.name, state.log_stream)
-            with self._lock:
-                tail = self._tails.get(key)
-                if tail is None:
-                    tail = self._tails[key] = self.poller.tail(
-                        self.log_group, state.log_stream, self._deliver_to(state.name),
-                        budget=self.job.job_id)
-            if state.exit_code is not None:
-                # Its log driver flushed before the container was reported stopped.
-                tail.request_drain()
-
-    def finish(self, timeout: float = 10.0) -> bool:
-        """Drain every tail (in parallel); True if all reached the end of their stream."""
-        drained = drain_tails(list(self.tails.values()), timeout)
-        self.close()
-        return drained
-
-    def close(self) -> None:
-        """Stop every tail now."""
-        for tail in self.tails.values():
-            tail.stop()
-
-    def _deliver_to(self, container: str) -> Callable[[list[LogLine]], None]:
-        def deliver(lines: list[LogLine]) -> None:
-            self._on_lines(container, lines)
-
-        return deliver
-
-
-def follow_logs(
-    job: BatchJob,
-    poller: LogPoller,
-    on_lines: OnContainerLines,
-    log_group: str = LOG_GROUP,
-    *,
-    on_update: Callable[[JobSnapshot], None] | None = None,
-    timeout: float | None = None,
-    drain_timeout: float = 10.0,
-    watcher: LogWatcher | None = None,
-    pacing: Backoff = DESCRIBE_BACKOFF,
-    wake: threading.Event | None = None,
-) -> JobSnapshot:
-    """Wait for the job while streaming each container's lines to ``on_lines(container, lines)``;
-    return the terminal snapshot once every stream has been drained.
-
-    On an exception (KeyboardInterrupt, TimeoutError, AwsError) the tails are stopped and the
-    exception propagates; terminating the job is the caller's decision.
-    """
-    watcher = watcher or JobWatcher(job, poller, on_lines, log_group=log_group)
-
-    def updated(snapshot: JobSnapshot) -> None:
-        watcher.update(snapshot)
-        if on_update is not None:
-            on_update(snapshot)
-
-    try:
-        snapshot = job.wait(on_update=updated, timeout=timeout, pacing=pacing, wake=wake)
-        watcher.finish(drain_timeout)
-        return snapshot
-    finally:
-        watcher.close()

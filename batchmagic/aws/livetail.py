@@ -31,11 +31,9 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
-from batchmagic.aws.job import BatchJob, JobSnapshot, OnContainerLines
-from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.aws.logs import LogLine
 from batchmagic.aws.merge import OnStreamLines, StreamMerge
 from batchmagic.errors import AwsError, BatchMagicError
-from batchmagic.settings import LOG_GROUP
 
 log = logging.getLogger(__name__)
 
@@ -245,75 +243,3 @@ def log_group_arn(partition: str, region: str, account: str, group: str) -> str:
     """StartLiveTail names log groups by ARN, in the caller's partition (``aws-cn`` in China,
     ``aws-us-gov`` in GovCloud): the partition and account come from GetCallerIdentity."""
     return f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
-
-
-class LiveJobWatcher:
-    """JobWatcher's twin for live tails: fed the job's snapshots, it follows every container's
-    stream as soon as it appears; if live tailing fails (no permission, not supported), it
-    falls back to polling for the rest of the job without losing or repeating a line."""
-
-    def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines,
-                 *, log_group: str = LOG_GROUP) -> None:
-        self._on_lines = on_lines
-        self._budget = job.job_id
-        self._containers: dict[str, str] = {}  # stream -> container
-        self.live = LiveTails(job.clients, log_group, self._deliver,
-                              on_failure=lambda _error: self._poll(list(self._containers)))
-        self._poller = poller
-        self._log_group = log_group
-        self._polling: dict[str, Tail] = {}
-        self._polling_lock = threading.Lock()
-
-    def _deliver(self, stream: str, lines: list[LogLine]) -> None:
-        self._on_lines(self._containers.get(stream, stream), lines)
-
-    def update(self, snapshot: JobSnapshot) -> None:
-        for state in snapshot.containers:
-            if state.log_stream:
-                self._containers.setdefault(state.log_stream, state.name)
-        streams = list(self._containers)
-        if self.live.failed is None:
-            try:
-                self.live.follow(streams)
-            except AwsError as error:
-                self.live.fail(error)
-        if self.live.failed is not None:
-            self._poll(streams)
-
-    def _poll(self, streams: list[str]) -> None:
-        with self._polling_lock:
-            for stream in streams:
-                if stream not in self._polling:
-                    self._polling[stream] = self._poll_tail(stream)
-
-    def _poll_tail(self, stream: str) -> Tail:
-        source = object()
-        self.live.merge.start_source(source, stream, from_head=True)
-
-        def lines(events: list[LogLine]) -> None:
-            self.live.merge.add(source, stream, events)
-
-        return self._poller.tail(self._log_group, stream, lines, budget=self._budget)
-
-    def finish(self, timeout: float = 10.0) -> bool:
-        """Read every stream to its end (drain the polls if live tails failed), then stop."""
-        with self._polling_lock:
-            polling = list(self._polling.values())
-        if not polling:
-            try:
-                self.live.finish()
-                return True
-            except AwsError as error:
-                self.live.fail(error)  # falls back to polling every stream
-                with self._polling_lock:
-                    polling = list(self._polling.values())
-        drained = drain_tails(polling, timeout)
-        self.close()
-        return drained
-
-    def close(self) -> None:
-        self.live.close()
-        with self._polling_lock:
-            polling = list(self._polling.values())
-        for tail in polling:
-            tail.stop()

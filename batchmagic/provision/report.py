@@ -36,10 +36,6 @@ class ResourceResult:
         return f"{text}  ({self.detail})" if self.detail else text
 
 
-def render_resources(results: Sequence[ResourceResult]) -> str:
-    return "\n".join(r.line() for r in results)
-
-
 PASS = "PASS"
 FAIL = "FAIL"
 SKIP = "SKIP"

@@ -15,8 +15,8 @@ from typing import Any
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus, follow_logs
-from batchmagic.aws.livetail import LiveJobWatcher
+from batchmagic.aws.follow import LiveJobWatcher, follow_logs
+from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.aws.progress import ProgressMeter
 from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
@@ -300,9 +300,8 @@ class Run:
     def _follow(self) -> None:
         try:
             poller = LogPoller.shared(self.clients)
-            snapshot = follow_logs(self._job, poller, self._on_lines, LOG_GROUP,
-                                   on_update=self._on_update,
-                                   watcher=LiveJobWatcher(self._job, poller, self._on_lines),
+            watcher = LiveJobWatcher(self._job, poller, self._on_lines, log_group=LOG_GROUP)
+            snapshot = follow_logs(self._job, watcher, on_update=self._on_update,
                                    pacing=FOLLOW_PACING, wake=self._wake)
             self._apply(snapshot)
             self._collect(snapshot)

@@ -1,4 +1,4 @@
-"""Jobs on the emulator's AWS Batch, followed through BatchJob, JobWatcher and follow_logs."""
+"""Jobs on the emulator's AWS Batch, followed through BatchJob, LiveJobWatcher and follow_logs."""
 
 from __future__ import annotations
 
@@ -19,15 +19,14 @@ from botocore.exceptions import EndpointConnectionError
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.follow import LiveJobWatcher, follow_logs
 from batchmagic.aws.job import (
     DESCRIBE_BACKOFF,
     BatchJob,
     ContainerState,
     JobSnapshot,
     JobStatus,
-    follow_logs,
 )
-from batchmagic.aws.livetail import LiveJobWatcher
 from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller
 from batchmagic.errors import AwsError
 from tests.helpers import make_queue
@@ -92,7 +91,8 @@ def test_three_container_job_streams_every_containers_lines(
     def on_lines(container: str, batch: list[LogLine]) -> None:
         lines[container].extend(line.message for line in batch)
 
-    final = follow_logs(job, poller, on_lines, on_update=updates.append, timeout=60)
+    final = follow_logs(job, LiveJobWatcher(job, poller, on_lines), on_update=updates.append,
+                        timeout=60)
     assert final.status is JobStatus.SUCCEEDED  # only stage-out is essential
     assert dict(lines) == {"stage-in": ["in 0", "in 1"],
                            "main": [f"main {i}" for i in range(5)],
@@ -132,7 +132,8 @@ def test_terminate_and_wait_stops_a_running_job(clients: AwsClients, queue: str)
         assert time.monotonic() < deadline
         time.sleep(0.05)
     started = time.monotonic()
-    final = job.terminate_and_wait("stopped by the test", timeout=30)
+    job.terminate("stopped by the test")
+    final = job.wait(timeout=30)
     assert final.status is JobStatus.FAILED
     assert time.monotonic() - started < 10
     assert "stopped by the test" in (final.status_reason or "")
@@ -149,7 +150,8 @@ def test_wait_timeout_and_stop(clients: AwsClients, queue: str) -> None:
         snapshot = job.wait(stop=stop)
         assert snapshot.status.is_active and time.monotonic() - started < 2
     finally:
-        job.terminate_and_wait("cleanup")
+        job.terminate("cleanup")
+        job.wait(timeout=60)
 
 
 def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
@@ -162,7 +164,8 @@ def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
             job.wait(pacing=Backoff(first=3, most=5))
         assert time.monotonic() - started < 1.5
     finally:
-        job.terminate_and_wait("cleanup")
+        job.terminate("cleanup")
+        job.wait(timeout=60)
 
 
 def test_unknown_job_is_a_clear_error(clients: AwsClients) -> None:
@@ -241,7 +244,7 @@ def test_live_tails_deliver_lines_while_the_job_runs_each_once(
             release.touch()  # only once the running job's lines have come through
 
     watcher = LiveJobWatcher(job, poller, on_lines)
-    final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=60)
+    final = follow_logs(job, watcher, timeout=60)
     assert final.status is JobStatus.SUCCEEDED
     assert watcher.live.failed is None, watcher.live.failed
     assert dict(lines) == {"stage-in": ["in 0", "in 1"],
@@ -258,13 +261,13 @@ def test_polling_takes_over_when_live_tails_fail(
     def on_lines(container: str, batch: list[LogLine]) -> None:
         lines[container].extend(line.message for line in batch)
 
-    watcher = LiveJobWatcher(job, poller, on_lines)
     # Sessions go to a port where nothing listens (as when a proxy blocks streaming calls);
     # every other call still reaches the emulator.
-    watcher.live._client = clients.session.client(
+    blocked = clients.session.client(
         "logs", endpoint_url="http://127.0.0.1:9",
         config=Config(inject_host_prefix=False, retries={"max_attempts": 1}, connect_timeout=2))
-    final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=60)
+    watcher = LiveJobWatcher(job, poller, on_lines, streaming_client=blocked)
+    final = follow_logs(job, watcher, timeout=60)
     assert final.status is JobStatus.SUCCEEDED
     assert isinstance(watcher.live.failed, EndpointConnectionError)
     assert dict(lines) == {"stage-in": ["in 0", "in 1"],

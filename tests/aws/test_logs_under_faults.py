@@ -24,8 +24,8 @@ import pytest
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients, AwsTarget
-from batchmagic.aws.job import BatchJob, JobStatus, follow_logs
-from batchmagic.aws.livetail import LiveJobWatcher
+from batchmagic.aws.follow import LiveJobWatcher, follow_logs
+from batchmagic.aws.job import BatchJob, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.emulator import run_emulator
 from tests.helpers import wait_for
@@ -104,8 +104,8 @@ def test_every_line_once_in_order_under_faults(faulty: tuple[AwsClients, str]) -
                 lines[container].extend(line.message for line in batch)
 
             watcher = LiveJobWatcher(job, poller, on_lines)
-            final = follow_logs(job, poller, on_lines, watcher=watcher, timeout=150,
-                                drain_timeout=60, pacing=Backoff(first=0.1, most=1.0))
+            final = follow_logs(job, watcher, timeout=150, drain_timeout=60,
+                                pacing=Backoff(first=0.1, most=1.0))
             if final.status is not JobStatus.SUCCEEDED:
                 problems.append(f"run {index}: {final.status.value}")
             if watcher.live.failed is not None:
