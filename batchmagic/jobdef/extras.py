@@ -25,6 +25,7 @@ from typing import Any
 
 from batchmagic.errors import ConfigurationError
 from batchmagic.jobdef.layout import MAIN
+from batchmagic.jobdef.names import ENV_NAME
 
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
 MAX_GPUS = 8  # the largest Batch GPU instances (p4d/p5, g5.48xlarge) have 8
@@ -34,7 +35,6 @@ _SECRET_ARN = re.compile(
     _PARTITION + r":secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*){0,3}\Z")
 _PARAMETER_ARN = re.compile(
     _PARTITION + r":ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+\Z")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def validate_arch(arch: str, platform: str) -> str:
@@ -68,7 +68,7 @@ def parse_secrets(pairs: Sequence[str], env_names: Sequence[str] = ()) -> tuple[
         name, sep, arn = item.partition("=")
         if not sep or not arn:
             raise ConfigurationError(f"--secret {item!r}: expected NAME=ARN")
-        if not _ENV_NAME.match(name):
+        if not ENV_NAME.match(name):
             raise ConfigurationError(f"--secret {name!r}: not a valid environment variable name")
         if name.upper().startswith(("AWS_BATCH", "BATCHMAGIC_")) or name in env_names:
             raise ConfigurationError(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from batchmagic.jobdef.layout import (
     VOLUME_NAME,
     WORK_DIR,
 )
+from batchmagic.jobdef.names import JOB_NAME
 from batchmagic.jobdef.sizes import EC2_MIN_VCPU, container_sizes
 from batchmagic.settings import MANAGED_TAG, Settings
 
@@ -47,11 +47,6 @@ SIDECAR_PLACEHOLDER_COMMAND = ["--version"]
 
 DEFINITION_PREFIX = "batchmagic-"
 
-# Credentials must come from the task role, never from the environment we send.
-CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Batch job names: 1-128 letters, digits, hyphens, underscores; first one alphanumeric.
-_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
 
 EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200
 
@@ -285,7 +280,7 @@ def submit_payload(
     tags: Mapping[str, str],
 ) -> dict[str, Any]:
     """SubmitJob keyword arguments: the run's commands, environment and sizes as overrides."""
-    if not _JOB_NAME.match(job_name):
+    if not JOB_NAME.match(job_name):
         raise ConfigurationError(
             f"Invalid job name {job_name!r}: use 1-128 letters, digits, '-' or '_', starting "
             "with a letter or digit."
@@ -326,13 +321,7 @@ def submit_payload(
     return payload
 
 
-def sanitize_job_name(text: str) -> str:
-    """``text`` turned into a valid Batch job name (invalid characters become '-')."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", text).lstrip("-_")[:128]
-    return name or "batchmagic"
-
-
-# --- display and validation helpers ------------------------------------------------------------
+# --- display -----------------------------------------------------------------------------------
 
 
 def container_graph(spec: JobSpec) -> str:
@@ -359,31 +348,3 @@ def container_graph(spec: JobSpec) -> str:
 
 def _fmt(cpu: float) -> str:
     return f"{cpu:g}"
-
-
-def validate_env(pairs: Sequence[str]) -> dict[str, str]:
-    """Parse ``KEY=VALUE`` items (ConfigurationError for bad names and for credentials)."""
-    env: dict[str, str] = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigurationError(f"--env {item!r}: expected KEY=VALUE.")
-        if not _ENV_NAME.match(key):
-            raise ConfigurationError(
-                f"--env {item!r}: {key!r} is not a valid variable name (letters, digits and "
-                "'_', not starting with a digit)."
-            )
-        if key.upper() in CREDENTIAL_ENV:
-            raise ConfigurationError(
-                f"--env {key}: AWS credentials are not passed to jobs. The containers get "
-                "their credentials from the task role (--task-role); give that role the "
-                "permissions the cell needs."
-            )
-        if key.upper().startswith("AWS_BATCH"):
-            raise ConfigurationError(f"--env {key}: names starting with AWS_BATCH are reserved "
-                                     "by AWS Batch.")
-        if key.startswith("BATCHMAGIC_"):
-            raise ConfigurationError(f"--env {key}: names starting with BATCHMAGIC_ are set by "
-                                     "batchmagic itself.")
-        env[key] = value
-    return env

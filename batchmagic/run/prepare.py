@@ -11,7 +11,7 @@ from typing import Any
 
 from batchmagic.aws.staging import RunLocation, new_run_id
 from batchmagic.errors import ConfigurationError
-from batchmagic.jobdef import layout, spec
+from batchmagic.jobdef import layout, names, spec
 from batchmagic.jobdef.extras import parse_secrets
 from batchmagic.run import template
 from batchmagic.run.inputs import plan_inputs
@@ -82,7 +82,7 @@ def _location(settings: Settings, run_id: str) -> RunLocation:
 def new_job_name(base: str | None) -> tuple[str, str]:
     """A Batch-valid, sortable, unique job name and the run id inside it."""
     run_id = new_run_id()
-    return f"{spec.sanitize_job_name(base or 'cell')[:80]}-{run_id}", run_id
+    return f"{names.sanitize_job_name(base or 'cell')[:80]}-{run_id}", run_id
 
 
 def _check_identifiers(names: tuple[str, ...], flag: str) -> None:
@@ -161,7 +161,7 @@ def prepare(
     """
     if settings.on_shutdown not in ("leave", "terminate"):
         raise ConfigurationError("on_shutdown must be 'leave' or 'terminate'")
-    environment = spec.validate_env(options.env)
+    environment = names.validate_env(options.env)
     secrets = parse_secrets(options.secrets, tuple(environment))
     job_spec = spec.JobSpec.from_settings(settings, region, secrets)  # size, image, timeout...
     _check_identifiers(options.pull, "--pull")

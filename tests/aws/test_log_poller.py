@@ -12,7 +12,8 @@ import pytest
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.logs import LogLine, LogPoller, TokenBucket
+from batchmagic.aws.logs import LogLine, LogPoller
+from batchmagic.aws.ratelimit import TokenBucket
 
 GROUP = "/batchmagic/test"
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from batchmagic.errors import ConfigurationError
-from batchmagic.jobdef import layout, spec
+from batchmagic.jobdef import layout, names, spec
 from batchmagic.jobdef.sizes import validate_size
 from batchmagic.settings import Settings
 
@@ -253,10 +253,10 @@ def test_submit_rejects_bad_job_name_and_uris() -> None:
 
 
 def test_sanitize_job_name() -> None:
-    assert spec.sanitize_job_name("my cell: v2") == "my-cell--v2"
-    assert spec.sanitize_job_name("__x") == "x"
-    assert spec.sanitize_job_name("!!!") == "batchmagic"
-    assert len(spec.sanitize_job_name("a" * 300)) == 128
+    assert names.sanitize_job_name("my cell: v2") == "my-cell--v2"
+    assert names.sanitize_job_name("__x") == "x"
+    assert names.sanitize_job_name("!!!") == "batchmagic"
+    assert len(names.sanitize_job_name("a" * 300)) == 128
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def test_container_graph() -> None:
 
 
 def test_validate_env() -> None:
-    assert spec.validate_env(["A=1", "B_2=x=y", "EMPTY="]) == {"A": "1", "B_2": "x=y", "EMPTY": ""}
+    assert names.validate_env(["A=1", "B_2=x=y", "EMPTY="]) == {"A": "1", "B_2": "x=y", "EMPTY": ""}
 
 
 @pytest.mark.parametrize(
@@ -290,4 +290,4 @@ def test_validate_env() -> None:
 )
 def test_validate_env_errors(item: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        spec.validate_env([item])
+        names.validate_env([item])
