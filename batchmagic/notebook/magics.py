@@ -298,18 +298,25 @@ class AwsBatchMagics(Magics):
         print_log(log, args.tail)
 
     @magic_arguments()
+    @argument("--submit-test-job", action="store_true",
+              help="then submit a tiny three-container job and report each step")
     @opts.setting_arguments
     @line_magic
     def aws_batch_doctor(self, line: str) -> Any:
         """Check the configured AWS setup (credentials, bucket, roles, compute environment,
-        queue, sizes, log group) and show a pass/fail table with the fix for each failure."""
+        queue, sizes, log group) and show a pass/fail table with the fix for each failure;
+        ``--submit-test-job`` then runs a tiny job through every step a cell takes."""
         from batchmagic.provision.doctor import run_doctor
         from batchmagic.provision.report import render_checks_html, render_checks_text
+        from batchmagic.provision.testjob import submit_test_job
 
         args = parse_line(self.aws_batch_doctor, line)
         settings, _ = self.effective_settings(opts.setting_values(args))
         target, settings = resolve_target(settings)
         checks = run_doctor(AwsClients.shared(target), settings)
+        if args.submit_test_job:
+            checks += submit_test_job(AwsClients.shared(target), settings, report=lambda step: (
+                print(f"{step.status}  {step.check}: {step.detail}", flush=True)))
         return Rendered(render_checks_text(checks), render_checks_html(checks))
 
 

@@ -44,3 +44,16 @@ def test_a_failing_step_is_named_with_its_fix(clients: AwsClients, name: str) ->
     assert failed.check in ("test job: queue", "test job: submit")
     assert "DISABLED" in failed.detail or "ENABLED" in failed.detail, failed.detail
     assert failed.fix
+
+
+def test_the_doctor_magic_submits_the_test_job_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "batchmagic")
+    report = ip.run_line_magic("aws_batch_doctor", "--local --submit-test-job")
+    shown = capsys.readouterr().out
+    assert "PASS  test job: outputs:" in shown  # reported while it ran
+    text = repr(report)
+    assert "FAIL" not in text, text
+    assert "test job: live tail" in text and "test job: submit" in text
