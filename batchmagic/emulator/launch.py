@@ -7,8 +7,9 @@ Images
     No image is pulled. Images whose entrypoint is implied get it back: the AWS CLI images
     (``public.ecr.aws/aws-cli/aws-cli`` and ``amazon/aws-cli``, any tag) run ``aws`` + command.
     ``aws`` is the awscli installed beside the emulator's Python (same bin directory), else the
-    one on PATH; ``python``/``python3``/``python3.X`` are the emulator's own interpreter. Any
-    other executable is looked up on PATH; when it is missing the container exits with 127.
+    one on PATH; ``python``/``python3``/``python3.X`` are the emulator's own interpreter,
+    except in the official Python images, whose bare interpreter is emulated (``images.py``).
+    Any other executable is looked up on PATH; when it is missing the container exits with 127.
 
 Volumes
     Every task volume is a fresh directory under the task's scratch root
@@ -38,6 +39,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from batchmagic.emulator.images import image_environment, image_repository, python_for
+
 # Images whose entrypoint is `aws` (the command holds only the CLI's arguments).
 _AWS_CLI_IMAGES = ("public.ecr.aws/aws-cli/aws-cli", "amazon/aws-cli", "aws-cli/aws-cli")
 _PYTHON_NAMES = re.compile(r"^python(3(\.\d+)?)?$")
@@ -45,24 +48,15 @@ _PYTHON_NAMES = re.compile(r"^python(3(\.\d+)?)?$")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "batchmagic-job", "AWS_SECRET_ACCESS_KEY": "batchmagic"}
 
 
-def image_repository(image: str) -> str:
-    """The image name without tag or digest: ``amazon/aws-cli:2.15`` -> ``amazon/aws-cli``."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return name
-
-
 def implied_entrypoint(image: str) -> list[str]:
     repo = image_repository(image)
     return ["aws"] if any(repo.endswith(known) for known in _AWS_CLI_IMAGES) else []
 
 
-def resolve_executable(name: str, path: str | None) -> str | None:
+def resolve_executable(name: str, path: str | None, image: str = "") -> str | None:
     """The host executable for argv[0], or None when there is none."""
     if _PYTHON_NAMES.match(name):
-        return sys.executable
+        return python_for(image)
     if name == "aws":
         beside = Path(sys.executable).parent / "aws"
         if beside.exists():
@@ -112,12 +106,13 @@ HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 def container_environment(*, endpoint_url: str, region: str, job_env: dict[str, str],
                           batch_env: dict[str, str], volume_map: dict[str, str],
-                          home: str | None = None) -> dict[str, str]:
-    """A few host variables, a private HOME, the emulator's endpoint and credentials, the
-    job's env, Batch's env."""
+                          home: str | None = None, image: str = "") -> dict[str, str]:
+    """A few host variables (PATH first the bare interpreter's for an emulated Python image), a
+    private HOME, the emulator's endpoint and credentials, the job's env, Batch's env."""
     env = {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
     if home is not None:  # ~/.aws, ~/.ssh, ~/.netrc of the user are out of reach
         env.update({"HOME": home, "USER": "root", "LOGNAME": "root"})
+    env = image_environment(image, env)
     env.update({"AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": region,
                 "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
                 **FAKE_CREDENTIALS,
@@ -136,7 +131,7 @@ def container_argv(image: str, command: list[str], volume_map: dict[str, str],
     if not argv:
         return None, f"CannotStartContainerError: no command given and image {image} has no " \
                      "known entrypoint"
-    executable = resolve_executable(argv[0], env.get("PATH"))
+    executable = resolve_executable(argv[0], env.get("PATH"), image)
     if executable is None:
         return None, (f"CannotStartContainerError: exec: \"{argv[0]}\": executable file not "
                       "found in $PATH")

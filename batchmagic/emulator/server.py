@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
 from batchmagic.emulator.faults import FaultInjector, FaultSpec
+from batchmagic.emulator.images import bare_python_ready
 from batchmagic.emulator.livetail import LiveTailApi
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -138,6 +139,10 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="batchmagic-emulator", daemon=True)
         self._thread.start()
+        # The emulated Python image's interpreter is made once per machine: do it now, off the
+        # first job's path.
+        threading.Thread(target=bare_python_ready, name="batchmagic-bare-python",
+                         daemon=True).start()
         atexit.register(self.stop)  # an exiting interpreter must not leave jobs running
 
     def idle_seconds(self) -> float:

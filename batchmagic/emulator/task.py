@@ -102,11 +102,12 @@ class TaskAttempt:
         job_env.update(secret_env)
         home = Path(self.scratch, "home", run.spec.name)
         home.mkdir(parents=True, exist_ok=True)
+        image = run.spec.detail.get("image", "")
         env = container_environment(endpoint_url=self.endpoint_url, region=self.job.region,
                                     job_env=job_env, batch_env=self.batch_env(),
-                                    volume_map=mapping, home=str(home))
+                                    volume_map=mapping, home=str(home), image=image)
         env[reaper.MARKER] = self.marker(run.spec.name)
-        argv, why = container_argv(run.spec.detail.get("image", ""),
+        argv, why = container_argv(image,
                                    list(run.spec.detail.get("command") or []), mapping, env)
         if secret_failure:
             argv, why = None, secret_failure
