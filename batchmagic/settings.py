@@ -140,6 +140,11 @@ class Settings:
         default=1000,
         metadata={"help": "log lines per container shown in the widget (run.logs keeps all)"},
     )
+    deps: str = field(
+        default="auto",
+        metadata={"help": "auto: install the kernel's versions of the packages the cell imports "
+                          "in the job; none: only --pip/--requirements"},
+    )
     on_shutdown: str = field(
         default="leave",
         metadata={"help": "what a kernel shutdown does to running jobs: leave or terminate"},

@@ -27,3 +27,14 @@ CELL_FILE = f"{INTERNAL_DIR}/cell.py"
 PUSH_FILE = f"{INTERNAL_DIR}/push.pkl"
 RESULT_FILE = f"{INTERNAL_DIR}/result.json"
 PULL_FILE = f"{INTERNAL_DIR}/pull.pkl"
+
+# The job's setup phase (runtime/envsetup.py keeps its own copy of these names): what to install
+# (env.json), a cached environment to restore (env.tar.gz, copied in by the kernel), and a built
+# one with its lock file under env/ (uploaded by stage-out, filed in the cache by the kernel).
+ENV_SPEC_FILE = f"{INTERNAL_DIR}/env.json"
+ENV_ARCHIVE_FILE = f"{INTERNAL_DIR}/env.tar.gz"
+ENV_BUILD_DIR = f"{INTERNAL_DIR}/env"
+ENV_BUILD_ARCHIVE_NAME = "build.tar.gz"
+ENV_LOCK_NAME = "lock.json"
+# result.json's exception types when the setup phase failed (the cell never ran).
+SETUP_ERROR_TYPES = ("batchmagic_envsetup.SetupError", "batchmagic_versions.PickleMismatch")

@@ -24,6 +24,7 @@ from typing import Any
 from batchmagic.errors import ConfigurationError
 from batchmagic.jobdef.extras import add_gpus, add_to_definition, validate_arch, validate_gpu
 from batchmagic.jobdef.layout import (
+    ENV_BUILD_DIR,
     INTERNAL_DIR,
     MAIN,
     MIN_TIMEOUT_SECONDS,
@@ -246,6 +247,7 @@ def stage_out_command(out_uri: str, output_patterns: Sequence[str]) -> list[str]
     for pattern in (
         RESULT_FILE,
         PULL_FILE,
+        f"{ENV_BUILD_DIR}/*",  # an environment the job built, for the cache
         f"{OUTPUT_SUBDIR}/*",
         *output_patterns,
     ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from batchmagic.notebook import mapoptions as mapopts
 from batchmagic.notebook import options as opts
 from batchmagic.notebook.attach import find_record
 from batchmagic.notebook.display import Rendered, make_display
+from batchmagic.notebook.envs_table import EnvironmentsTable
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
@@ -28,12 +30,14 @@ from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.shown import ShownRuns
 from batchmagic.notebook.timeline_view import timeline_chart_html
 from batchmagic.run.dryrun import dry_run_report
+from batchmagic.run.envcache import cache_prefix, list_environments
+from batchmagic.run.envs import module_distributions
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.submit import complete_settings, launch
-from batchmagic.run.target import resolve_region, resolve_target
+from batchmagic.run.target import image_note, resolve_region, resolve_target
 from batchmagic.run.timeline import PhaseClock, Timeline
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
 
@@ -80,6 +84,7 @@ class AwsBatchMagics(Magics):
     template = _setting(Bool, "template")
     on_shutdown = _setting(Unicode, "on_shutdown")
     log_tail = _setting(Integer, "log_tail")
+    deps = _setting(Unicode, "deps")
     display_mode = Unicode(
         "auto", help="auto (widget in Jupyter, text elsewhere), widget or text"
     ).tag(config=True)
@@ -97,6 +102,10 @@ class AwsBatchMagics(Magics):
             # the job has ended (never in the middle of a cell), or at run.wait().
             shell.events.register("pre_run_cell", self._bind_finished_runs)
         atexit.register(self._on_shutdown)
+        # --deps auto maps imports to packages with a walk of every installed distribution
+        # (about half a second): done once, off the first cell's path.
+        threading.Thread(target=module_distributions, name="batchmagic-packages",
+                         daemon=True).start()
 
     def _bind_finished_runs(self, *_args: Any) -> None:
         # Like IPython's %%script background processes (_gc_bg_processes): a finished run is
@@ -180,6 +189,8 @@ class AwsBatchMagics(Magics):
         if map_options.enabled:
             return run_map(self, cell, run_options, map_options, settings)
         prepared = self._prepare(cell, run_options, settings)
+        for warning in prepared.packages.warnings if prepared.packages else ():
+            print(f"batchmagic: warning: {warning}", file=sys.stderr)
         if run_options.dry_run:
             print(dry_run_report(prepared))
             return None
@@ -201,6 +212,9 @@ class AwsBatchMagics(Magics):
                 retries: int = 0) -> Run:
         target, settings = resolve_target(prepared.settings)
         prepared = complete_settings(prepared, settings)
+        note = image_note(target, settings.image)
+        if note:
+            print(f"batchmagic: {note}", file=sys.stderr)
         display = make_display(self.display_mode, settings.log_tail)
         run = launch(prepared, target, display, bind=self._bind,
                      ledger=self.ledger, where=self._where(), clock=clock,
@@ -239,6 +253,21 @@ class AwsBatchMagics(Magics):
         for name in SETTING_NAMES:
             print(f"{name:<{width}}  {getattr(settings, name)!r:<48} {sources[name]}")
 
+
+    @magic_arguments()
+    @opts.setting_arguments
+    @line_magic
+    def aws_batch_envs(self, line: str) -> EnvironmentsTable:
+        """The job environments cached in the bucket (``PREFIX/_envs/``): key, size, age, Python
+        and packages. A cell with the same packages restores its environment instead of
+        installing them; ``--rebuild-env`` on a cell builds it again."""
+        args = parse_line(self.aws_batch_envs, line)
+        settings, _ = self.effective_settings(opts.setting_values(args))
+        target, settings = resolve_target(settings)
+        bucket = settings.bucket or ""
+        where = f"s3://{bucket}/{cache_prefix(settings.prefix)}"
+        return EnvironmentsTable(
+            list_environments(AwsClients.shared(target), bucket, settings.prefix), where)
 
     # --- jobs, attach, doctor ----------------------------------------------------------------
     @magic_arguments()

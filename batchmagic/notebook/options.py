@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from IPython.core.magic_arguments import argument, argument_group
 
+from batchmagic.run.envs import PackageRequest
 from batchmagic.run.prepare import RunOptions
 from batchmagic.settings import setting_help
 
@@ -43,6 +44,7 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                           "help": "run the cell as written, without Jinja2 rendering"}),
     (("--on-shutdown",), {"choices": ["leave", "terminate"]}),
     (("--log-tail",), {"type": int, "metavar": "LINES"}),
+    (("--deps",), {"choices": ["auto", "none"]}),
 ]
 
 # Per-run options of %%aws_batch only.
@@ -61,6 +63,16 @@ RUN_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                      "help": "environment variable NAME of main from a Secrets Manager secret or "
                              "SSM parameter ARN (resolved by ECS with the execution role; the "
                              "value never passes through the kernel)"}),
+    (("--pip",), {"nargs": "+", "default": [], "metavar": "SPEC",
+                  "help": "packages installed in the job (pip requirement specs, e.g. "
+                          "'cowsay==6.1'); the environment is cached in the bucket"}),
+    (("--requirements",), {"metavar": "FILE",
+                           "help": "a requirements file of packages installed in the job"}),
+    (("--setup",), {"nargs": "+", "default": [], "metavar": "CMD",
+                    "help": "shell commands run in main before the cell (e.g. apt-get)"}),
+    (("--rebuild-env",), {"action": "store_true",
+                          "help": "build the job's environment again instead of restoring "
+                                  "the cached one"}),
     (("--result",), {"metavar": "NAME", "help": "also bind the run object to NAME"}),
     (("--name",), {"metavar": "JOB_NAME", "help": "job name prefix (default: cell)"}),
     (("--no-wait",), {"action": "store_true",
@@ -130,4 +142,6 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         name=args.name,
         wait=not args.no_wait,
         dry_run=args.dry_run,
+        packages=PackageRequest(pip=tuple(args.pip), requirements_file=args.requirements,
+                                setup=tuple(args.setup), rebuild=args.rebuild_env),
     )

@@ -61,6 +61,8 @@ def dry_run_report(prepared: PreparedRun) -> str:
         "== RegisterJobDefinition (registered once, reused while unchanged) ==\n"
         + json.dumps(mask_secrets(definition_payload), indent=2),
         "== SubmitJob ==\n" + json.dumps(mask_secrets(submit), indent=2),
+        "== packages installed in the job (--pip, --requirements, --deps auto) ==\n"
+        + (prepared.packages.describe() if prepared.packages else "  (none)"),
         f"== S3 uploads to s3://{bucket}/ ==\n" + "\n".join(keys),
         f"== outputs come back from {location.out_uri} into {prepared.output_dir} ==",
     ]

@@ -25,6 +25,7 @@ from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, job_cost
 from batchmagic.run.diagnosis import Diagnosis
+from batchmagic.run.envcache import store_built_environment
 from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
 from batchmagic.run.outputs import (
@@ -325,6 +326,9 @@ class Run:
         self._display.status(self)
 
     def _collect(self, snapshot: JobSnapshot) -> None:
+        cached = store_built_environment(self.clients, self.location)  # before the download
+        if cached:
+            self._display.note(cached)
         self._clock.begin("download")
         meter = ProgressMeter(self._display.staging)
         try:
@@ -336,7 +340,8 @@ class Run:
         self.files = result.files
         self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
         self.outputs.update(self.cell_result.outputs)
-        self.pulled = load_pulled(result.internal.get(layout.PULL_FILE))
+        self.pulled = load_pulled(result.internal.get(layout.PULL_FILE),
+                                  self.cell_result.pull_manifest)
         self.warnings += self.cell_result.link_warnings()
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
@@ -355,6 +360,10 @@ class Run:
                 f"{where} did not start within {watch.runnable_timeout:g} s and was cancelled: "
                 f"{self.diagnosis or 'no cause found'}", self)
         cell = self.cell_result
+        if cell.exception_type in layout.SETUP_ERROR_TYPES:
+            return JobFailedError(
+                f"the job's setup failed, the cell did not run: {cell.exception_message}; "
+                f"{where}", self)
         if cell.exception_type:
             return JobFailedError(
                 f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "

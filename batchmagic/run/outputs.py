@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchmagic.errors import JobFailedError
+from batchmagic.runtime.versions import version_table
+
 # Kestra's protocol: a line `::{"outputs": {...}}::` printed by the script.
 _PREFIX, _SUFFIX = "::", "::"
 
@@ -41,6 +44,7 @@ class CellResult:
     skipped_links: list[dict[str, str]] = field(default_factory=list)
     started_at: float | None = None  # epoch seconds, the main container's clock
     ended_at: float | None = None
+    pull_manifest: dict[str, Any] | None = None  # Python and module versions the job pickled with
 
     @classmethod
     def parse(cls, data: bytes | None) -> CellResult:
@@ -63,6 +67,7 @@ class CellResult:
                            if isinstance(item, dict)],
             started_at=_seconds(raw.get("started_at")),
             ended_at=_seconds(raw.get("ended_at")),
+            pull_manifest=raw.get("pull_manifest") or None,
         )
 
     def link_warnings(self) -> list[str]:
@@ -76,12 +81,21 @@ def _seconds(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def load_pulled(data: bytes | None) -> dict[str, Any]:
-    """Unpickle the pulled variables written by the bootstrap (our own job's file)."""
+def load_pulled(data: bytes | None, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Unpickle the pulled variables written by the bootstrap (our own job's file); when that
+    fails, say which module versions differ between the job and the kernel."""
     if not data:
         return {}
-    # Safe to unpickle: written by this run's own bootstrap into our own run prefix.
-    values = pickle.loads(data)
+    try:
+        # Safe to unpickle: written by this run's own bootstrap into our own run prefix.
+        values = pickle.loads(data)
+    except Exception as error:
+        if not manifest:
+            raise
+        raise JobFailedError(
+            f"the --pull values cannot be unpickled in the kernel ({type(error).__name__}: "
+            f"{error}); versions differ (install the job's versions here, or --pip the "
+            f"kernel's in the job):\n{version_table(manifest, 'job', 'kernel')}") from None
     return dict(values) if isinstance(values, dict) else {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from batchmagic.errors import ConfigurationError
 from batchmagic.jobdef import layout, names, spec
 from batchmagic.jobdef.extras import parse_secrets
 from batchmagic.run import template
+from batchmagic.run.envs import JobPackages, PackageRequest, plan_packages
 from batchmagic.run.inputs import plan_inputs
 from batchmagic.runtime import runtime_files
 from batchmagic.settings import Settings
@@ -33,6 +35,7 @@ class RunOptions:
     name: str | None = None
     wait: bool = True
     dry_run: bool = False
+    packages: PackageRequest = field(default_factory=PackageRequest)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class PreparedRun:
     job_spec: spec.JobSpec
     location: RunLocation
     tags: dict[str, str] = field(default_factory=dict)
+    packages: JobPackages | None = None
 
     @property
     def region(self) -> str:
@@ -181,6 +185,12 @@ def prepare(
     pushed = pickle_pushed(options.push, namespace)
     if pushed is not None:
         blobs[layout.PUSH_FILE] = pushed
+    packages, env_spec = plan_packages(
+        rendered, dataclasses.replace(options.packages, deps=settings.deps), image=settings.image,
+        cwd=cwd, pushed={name: namespace[name] for name in options.push}, pulled=options.pull,
+        input_keys=[key for _, key in input_files])
+    if env_spec is not None:
+        blobs[layout.ENV_SPEC_FILE] = env_spec
     return PreparedRun(
         settings=settings,
         options=options,
@@ -194,4 +204,5 @@ def prepare(
         output_dir=output_dir,
         job_spec=job_spec,
         location=_location(settings, run_id),
+        packages=packages,
     )

@@ -16,6 +16,7 @@ from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.jobdef import spec
 from batchmagic.jobdef.limits import check_submission
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.envcache import stage_environment
 from batchmagic.run.handle import Binder, Run
 from batchmagic.run.manifest import RunManifest, write_manifest
 from batchmagic.run.prepare import PreparedRun
@@ -150,7 +151,8 @@ def submit_prepared(
         try:
             write_manifest(clients, location.bucket, location.run_prefix,
                            run_manifest(prepared))
-            upload(clients, location, prepared.input_files, prepared.blobs, progress=meter)
+            blobs = stage_environment(clients, prepared, prepared.blobs)  # a cached env
+            upload(clients, location, prepared.input_files, blobs, progress=meter)
         finally:
             meter.close()
         clock.begin("submit")

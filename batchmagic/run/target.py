@@ -68,3 +68,20 @@ def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
                  "spot_queue")
     }
     return target, settings.with_values(region=target.region, **local)
+
+
+# Images already said to be run with the emulator's own Python (once per kernel each).
+_said_not_emulated: set[str] = set()
+
+
+def image_note(target: AwsTarget, image: str) -> str | None:
+    """On the emulator, once per image: an image that is not emulated runs the cell with the
+    emulator's Python and its packages (unlike AWS, where the image's own are used)."""
+    if not target.emulator or image in _said_not_emulated:
+        return None
+    from batchmagic.emulator.images import is_emulated_python
+
+    if is_emulated_python(image):
+        return None
+    _said_not_emulated.add(image)
+    return f"image {image} is not emulated: main uses the emulator's Python"

@@ -1,5 +1,5 @@
-"""Files shipped into the job's main container: the bootstrap, the ``--map`` child runner and
-the ``kestra`` stand-in.
+"""Files shipped into the job's main container: the bootstrap, the ``--map`` child runner, the
+setup phase (``envsetup``), pickle version manifests (``versions``) and the ``kestra`` stand-in.
 
 They are standard-library-only scripts for any Python >= 3.8; nothing here imports batchmagic.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 RUNTIME_FILES = ("bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py",
-                 "progress_lines.py")
+                 "progress_lines.py", "envsetup.py", "versions.py")
 
 
 def runtime_files() -> dict[str, bytes]:

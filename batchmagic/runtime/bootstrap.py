@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib.util
 import json
 import os
 import pickle
@@ -170,6 +171,7 @@ class Run:
         self.usage: dict[str, float] = {}
         # The container's own clock: the main phase of the run's timeline in the kernel.
         self.started_at = time.time()
+        self.pull_manifest: dict[str, Any] | None = None  # versions of what was pickled
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -191,13 +193,14 @@ class Run:
         # `__main__.<name>`, exactly as they would in the kernel.
         sys.modules["__main__"] = module
         self.namespace = module.__dict__
+        _runtime("envsetup").setup_job(self.internal)  # --setup commands, then packages
 
     def load_pushed(self) -> None:
         path = os.path.join(self.internal, "push.pkl")
         if not os.path.exists(path):
             return
-        with open(path, "rb") as handle:
-            pushed = pickle.load(handle)
+        with open(path, "rb") as handle:  # a failure says which module versions differ
+            pushed = _runtime("versions").load_explained(handle, self.internal)
         if not isinstance(pushed, dict):
             raise TypeError("push.pkl must hold a dict of name -> value")
         self.namespace.update(pushed)
@@ -226,7 +229,7 @@ class Run:
             self.exit_code = 1
         self.ok = False
         self.exception_type = _qualified_name(type(error))
-        self.exception_message = str(error)
+        self.exception_message = str(error) + _runtime("envsetup").missing_module_hint(error)
         if isinstance(error, SystemExit):
             return
         self.traceback_text = self.cell_traceback(error)
@@ -275,6 +278,7 @@ class Run:
             with open(tmp, "wb") as handle:
                 pickle.dump(values, handle, protocol=PICKLE_PROTOCOL)
         os.replace(tmp, path)
+        self.pull_manifest = _runtime("versions").manifest(values.values())
         for name in self.missing_pull:
             print(f"batchmagic: {name!r} is not defined after the cell; not pulled",
                   file=sys.stderr)
@@ -296,9 +300,20 @@ class Run:
             "skipped_links": __import__("batchmagic_links").report(self.workdir),
             "started_at": self.started_at,
             "ended_at": time.time(),
+            "pull_manifest": self.pull_manifest,
         }
         data = json.dumps(result, default=str, indent=2).encode("utf-8")
         _atomic_write(os.path.join(self.results_dir, "result.json"), data)
+
+
+def _runtime(name: str) -> Any:
+    """envsetup/versions, shipped beside this file, loaded by path once (never the work dir's)."""
+    key = "batchmagic_" + name
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, os.path.join(HERE, name + ".py"))
+        sys.modules[key] = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(sys.modules[key])  # type: ignore[union-attr]
+    return sys.modules[key]
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

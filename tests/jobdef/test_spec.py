@@ -202,6 +202,7 @@ def test_submit_commands() -> None:
         "--no-follow-symlinks", "--exclude", "*",
         "--include", ".batchmagic/result.json",
         "--include", ".batchmagic/pull.pkl",
+        "--include", ".batchmagic/env/*",
         "--include", ".outputs/*",
         "--include", "*.json",
         "--include", "plots/*.png",

@@ -308,15 +308,17 @@ def test_reference_example_runs_unchanged(tmp_path: Path) -> None:
 # --- the files themselves -----------------------------------------------------------------------
 
 
+SHIPPED = ["bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py", "progress_lines.py",
+           "envsetup.py", "versions.py"]
+
+
 def test_runtime_files_are_shipped() -> None:
     files = runtime_files()
-    assert set(files) == {"bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py",
-                          "progress_lines.py"}
+    assert set(files) == set(SHIPPED)
     assert all(data.strip() for data in files.values())
 
 
-@pytest.mark.parametrize("name", ["bootstrap.py", "kestra.py", "mapchild.py",
-                                  "batchmagic_links.py", "progress_lines.py"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_runtime_files_are_stdlib_only_and_python38(name: str) -> None:
     source = runtime_files()[name].decode()
     tree = ast.parse(source, feature_version=(3, 8))

@@ -1,0 +1,148 @@
+"""Resolving the job's packages in the kernel: --pip, --requirements, --deps auto, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchmagic.errors import ConfigurationError
+from batchmagic.run import envs
+from batchmagic.run.envs import PackageRequest, plan_packages, resolve_packages
+
+IMAGE = "public.ecr.aws/docker/library/python:3.11-slim"
+
+
+def resolve(source: str, request: PackageRequest, tmp_path: Path,
+            **extra: object) -> envs.JobPackages:
+    kwargs = {"image": IMAGE, "cwd": tmp_path, "pushed": {}, "input_keys": ()}
+    kwargs.update(extra)
+    return resolve_packages(source, request, **kwargs)  # type: ignore[arg-type]
+
+
+def test_auto_pins_the_kernels_versions_and_skips_the_standard_library(tmp_path: Path) -> None:
+    import packaging
+
+    source = "import os, json\nfrom collections import Counter\nimport packaging.version\n"
+    packages = resolve(source, PackageRequest(), tmp_path)
+    assert packages.requirements == (f"packaging=={packaging.__version__}",)
+    assert packages.origins[packages.requirements[0]] == "auto: import packaging"
+    assert packages.warnings == ()
+
+
+def test_auto_reads_the_modules_of_pushed_values(tmp_path: Path) -> None:
+    from packaging.version import Version
+
+    packages = resolve("print(v)", PackageRequest(), tmp_path,
+                       pushed={"v": Version("1.0"), "n": 3, "items": [Version("2")]})
+    assert [r.split("==")[0] for r in packages.requirements] == ["packaging"]
+
+
+def test_an_import_no_package_provides_is_one_warning_naming_the_fix(tmp_path: Path) -> None:
+    packages = resolve("import surely_not_installed_here\n", PackageRequest(), tmp_path)
+    assert packages.requirements == ()
+    [warning] = packages.warnings
+    assert "'surely_not_installed_here'" in warning
+    assert "--pip surely_not_installed_here" in warning
+
+
+def test_staged_modules_and_the_kestra_stand_in_are_not_packages(tmp_path: Path) -> None:
+    source = "import helpers\nfrom mypkg import thing\nfrom kestra import Kestra\n"
+    packages = resolve(source, PackageRequest(), tmp_path,
+                       input_keys=["helpers.py", "mypkg/__init__.py"])
+    assert packages.requirements == () and packages.warnings == ()
+
+
+def test_explicit_requirements_win_over_auto_and_deps_none_keeps_only_them(
+        tmp_path: Path) -> None:
+    source = "import packaging\n"
+    explicit = resolve(source, PackageRequest(pip=("packaging>=20",)), tmp_path)
+    assert explicit.requirements == ("packaging>=20",)
+    none = resolve(source, PackageRequest(pip=("cowsay",), deps="none"), tmp_path)
+    assert none.requirements == ("cowsay",)
+    assert resolve(source, PackageRequest(deps="none"), tmp_path).requirements == ()
+
+
+def test_a_requirements_file_is_read_with_comments_and_blank_lines(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("# tools\ncowsay==6.1  # the cow\n\nrich\n")
+    packages = resolve("", PackageRequest(requirements_file="requirements.txt"), tmp_path)
+    assert packages.requirements == ("cowsay==6.1", "rich")
+    assert packages.origins["cowsay==6.1"] == "requirements.txt:2"
+
+
+@pytest.mark.parametrize(("request_", "files", "message"), [
+    (PackageRequest(requirements_file="missing.txt"), {}, "--requirements missing.txt: no such"),
+    (PackageRequest(requirements_file="bad.txt"), {"bad.txt": b"\xff\xfe\x00"}, "cannot read"),
+    (PackageRequest(requirements_file="opts.txt"), {"opts.txt": b"--index-url x\n"},
+     "line 1: pip options (--index-url) are not supported"),
+    (PackageRequest(pip=("cowsay==6.1", "cowsay==6.0")), {}, "conflicting requirements"),
+    (PackageRequest(pip=("cowsay==6.1", "cowsay<6")), {}, "conflicting requirements"),
+    (PackageRequest(pip=("cow say",)), {}, "not a valid requirement"),
+    (PackageRequest(pip=("./local_dir",)), {}, "not a valid requirement"),
+    (PackageRequest(deps="sometimes"), {}, "--deps 'sometimes': use auto or none"),
+])
+def test_bad_package_input_is_one_clear_line(tmp_path: Path, request_: PackageRequest,
+                                             files: dict[str, bytes], message: str) -> None:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(ConfigurationError) as caught:
+        resolve("", request_, tmp_path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_compatible_requirements_of_one_package_are_not_a_conflict(tmp_path: Path) -> None:
+    packages = resolve("", PackageRequest(pip=("cowsay>=6", "cowsay==6.1")), tmp_path)
+    assert packages.requirements == ("cowsay>=6", "cowsay==6.1")
+
+
+def test_the_key_depends_on_image_and_packages_not_on_their_order(tmp_path: Path) -> None:
+    one = resolve("", PackageRequest(pip=("a", "b")), tmp_path)
+    other = resolve("", PackageRequest(pip=("b", "a")), tmp_path)
+    assert one.key == other.key
+    assert one.key != resolve("", PackageRequest(pip=("a",)), tmp_path).key
+    assert one.key != resolve("", PackageRequest(pip=("a", "b")), tmp_path,
+                              image="python:3.11").key
+
+
+@pytest.mark.parametrize(("image", "version"), [
+    ("public.ecr.aws/docker/library/python:3.12-slim", "3.12"),
+    ("python:3.10", "3.10"), ("docker.io/library/python:3.9.18-bookworm", "3.9"),
+    ("python:latest", None), ("python", None), ("ghcr.io/kestra-io/pydata:3.12", None),
+    ("myregistry:5000/python", None),
+])
+def test_the_python_version_of_an_official_image_tag(image: str, version: str | None) -> None:
+    assert envs.image_python(image) == version
+
+
+def test_another_python_with_pickled_values_is_refused_before_upload(tmp_path: Path) -> None:
+    other = "python:3.9-slim" if not IMAGE.endswith("3.9-slim") else "python:3.10-slim"
+    with pytest.raises(ConfigurationError, match=r"runs Python 3\.\d+ but this kernel runs"):
+        plan_packages("", PackageRequest(), image=other, cwd=tmp_path, pushed={"x": 1},
+                      pulled=(), input_keys=())
+    # Without pickles, any image goes.
+    packages, spec = plan_packages("", PackageRequest(), image=other, cwd=tmp_path, pushed={},
+                                   pulled=(), input_keys=())
+    assert spec is None and packages.requirements == ()
+
+
+def test_the_environment_spec_says_what_the_job_does(tmp_path: Path) -> None:
+    packages, spec = plan_packages("import packaging", PackageRequest(setup=("echo hi",)),
+                                   image=IMAGE, cwd=tmp_path, pushed={}, pulled=("y",),
+                                   input_keys=())
+    assert spec is not None
+    data = json.loads(spec)
+    assert data["requirements"] == list(packages.requirements)
+    assert data["setup"] == ["echo hi"] and data["needs_same_python"] is True
+    assert data["key"] == packages.key and data["restore_sha256"] is None
+
+
+def test_a_misspelled_package_or_missing_version_is_refused_before_upload(
+        tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no package named 'cowsay-no-such-pkg-x7q'"):
+        plan_packages("", PackageRequest(pip=("cowsay-no-such-pkg-x7q",)), image=IMAGE,
+                      cwd=tmp_path, pushed={}, pulled=(), input_keys=())
+    with pytest.raises(ConfigurationError, match=r"no such version of cowsay .*available: .*6\.1"):
+        plan_packages("", PackageRequest(pip=("cowsay==99.0",)), image=IMAGE, cwd=tmp_path,
+                      pushed={}, pulled=(), input_keys=())
