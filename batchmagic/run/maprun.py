@@ -27,6 +27,7 @@ from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef.layout import MAIN
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, job_cost
+from batchmagic.run.envcache import store_built_environment
 from batchmagic.run.fanout import MapPlan
 from batchmagic.run.mapresults import (
     ItemResult,
@@ -403,6 +404,9 @@ class MapRun:
     def _finish(self) -> None:
         # Children the last listing missed (a one-poll job, or the final state change).
         self._collect_items(self.children)
+        cached = store_built_environment(self.clients, self.location)  # children built one
+        if cached:
+            self._display.note(cached)
         files = files_by_item(self.clients, self.location)
         if self.per_item_dirs is None:
             self.per_item_dirs = names_collide(files)

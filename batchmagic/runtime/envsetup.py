@@ -61,9 +61,25 @@ def python_version() -> str:
     return "{}.{}".format(*sys.version_info[:2])
 
 
+# Once per process: a --map child prepares a run per item, and sets the job up only once.
+_done: dict[str, Any] = {}
+
+
 def setup_job(internal: str) -> str | None:
-    """Run the setup phase described by ``internal/env.json``; the environment's directory, if
-    one was made. Raises SetupError."""
+    """Run the setup phase described by ``internal/env.json`` (once per process); the
+    environment's directory, if one was made. Raises SetupError."""
+    if internal not in _done:
+        try:
+            _done[internal] = _setup_job(internal)
+        except SetupError as error:
+            _done[internal] = error
+    outcome = _done[internal]
+    if isinstance(outcome, SetupError):
+        raise outcome
+    return outcome  # type: ignore[no-any-return]
+
+
+def _setup_job(internal: str) -> str | None:
     path = os.path.join(internal, SPEC_FILE)
     if not os.path.exists(path):
         return None

@@ -137,3 +137,23 @@ def test_setup_commands_run_before_the_cell_and_a_failing_one_stops_it(ip: Any) 
     assert "prepared" in run.logs and "[setup] $ echo prepared > marker.txt" in run.logs
     with pytest.raises(JobFailedError, match=r"--setup 'exit 3' exited 3"):
         run_cell(ip, "--deps none --setup 'exit 3'", "print('never')\n")
+
+
+def test_a_cached_archive_that_does_not_match_its_lock_is_rebuilt_not_used(
+        ip: Any, local_clients: AwsClients) -> None:
+    # What two builders of one key racing could leave: one's lock file beside the other's
+    # archive (here: an archive that is not the one the lock describes at all).
+    run_cell(ip, f"--pip {COWSAY}")  # built or restored: the cache has the key now
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    settings, _ = magics.effective_settings({"local": True})
+    bucket = magics.runs[-1].record.bucket
+    [env] = [e for e in list_environments(local_clients, bucket, settings.prefix)
+             if e.requirements == (COWSAY,)]
+    archive_key = env.uri.split(f"s3://{bucket}/", 1)[1]
+    local_clients.s3.put_object(Bucket=bucket, Key=archive_key, Body=b"not the archive")
+    rebuilt = run_cell(ip, f"--pip {COWSAY}")
+    assert "moo from the job" in "\n".join(rebuilt.logs)
+    assert any("does not match its lock file" in line for line in rebuilt.logs)
+    assert any("[setup] installing 1 package" in line for line in rebuilt.logs)
+    restored = run_cell(ip, f"--pip {COWSAY}")  # the rebuild repaired the cache
+    assert any("restored from the cache" in line for line in restored.logs)

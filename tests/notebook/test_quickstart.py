@@ -51,6 +51,9 @@ def test_quickstart_runs_headless_and_keeps_logs_in_saved_outputs(tmp_path: Path
     assert "training |####################| 100%" in progress
     assert progress.count("training |") == 1, progress  # the saved output keeps the final state
 
+    packages = next(text for first, text in by_source.items() if "--pip" in first)
+    assert "packages come with --pip" in packages  # cowsay installed in the bare image
+
     failing = next(cell for cell in code if "raises-exception" in cell.metadata.get("tags", []))
     failure = _text(failing)
     assert "JobFailedError: ValueError: the data was not what we expected" in failure
