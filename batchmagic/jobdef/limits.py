@@ -31,9 +31,10 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 TAG_PUNCTUATION = frozenset(" +-=._:/@")
 MAX_OVERRIDES_CHARS = 8192
-# What Batch adds to every container's overrides (AWS_BATCH_JOB_ID, AWS_BATCH_JQ_NAME,
-# AWS_BATCH_CE_NAME, AWS_BATCH_JOB_ATTEMPT, ... with a job id and queue/CE names each).
-BATCH_ADDED_CHARS = 1024
+# What Batch adds to each container's overrides: AWS_BATCH_JOB_ID (a UUID), AWS_BATCH_JQ_NAME and
+# AWS_BATCH_CE_NAME (names of up to 128 characters), AWS_BATCH_JOB_ATTEMPT, as name/value JSON:
+# about 450 characters with the longest names, per container.
+BATCH_ADDED_CHARS_PER_CONTAINER = 450
 MAX_BODY_BYTES = 30 * 1024
 RESERVED_ENV_PREFIX = "AWS_BATCH"
 
@@ -74,7 +75,7 @@ def check_overrides(containers: list[dict[str, Any]]) -> None:
                 raise ConfigurationError(
                     f"--env {variable['name']}: names starting with {RESERVED_ENV_PREFIX} are "
                     "reserved by AWS Batch")
-    total = _chars(containers) + BATCH_ADDED_CHARS
+    total = _chars(containers) + BATCH_ADDED_CHARS_PER_CONTAINER * len(containers)
     if total <= MAX_OVERRIDES_CHARS:
         return
     env = sum(_chars(v["name"]) + _chars(v["value"])
@@ -92,7 +93,7 @@ def check_overrides(containers: list[dict[str, Any]]) -> None:
 
 def check_body(payload: Mapping[str, Any]) -> None:
     """The SubmitJob body stays under 30 KiB."""
-    size = len(json.dumps(payload, separators=(",", ":")).encode())
+    size = len(json.dumps(payload).encode())  # with spaces after separators: the larger count
     if size >= MAX_BODY_BYTES:
         raise ConfigurationError(
             f"the SubmitJob request would be {size:,} bytes; Batch accepts less than "
