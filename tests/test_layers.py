@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "run": {"aws", "jobdef", "ledger", "runtime", "settings", "errors", "provision", "emulator"},
     "notebook": {"run", "aws", "jobdef", "ledger", "config", "runtime", "settings", "errors",
                  "provision", "emulator"},
-    "provision": {"aws", "jobdef", "settings", "errors"},
+    # doctor --local starts the per-user emulator it checks.
+    "provision": {"aws", "jobdef", "settings", "errors", "emulator"},
     # The emulator is an independent check of AWS's rules: it may share only the state dir.
     "emulator": {"settings"},
     "cli": {"provision", "emulator", "settings", "errors"},

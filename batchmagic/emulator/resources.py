@@ -172,6 +172,9 @@ class Resources:
                 "state": request.get("state", "ENABLED"), "status": "CREATING",
                 "statusReason": "Creating job queue", "priority": request.get("priority", 1),
                 "computeEnvironmentOrder": order, "jobQueueType": "ECS_FARGATE"}
+            actions = check_time_limit_actions(request.get("jobStateTimeLimitActions"))
+            if actions:
+                detail["jobStateTimeLimitActions"] = actions
             self.queues[name] = JobQueue(name, queue_arn, detail, dict(request.get("tags") or {}))
         _later(lambda: self._set_status(detail, "VALID", "JobQueue Healthy"))
         return {"jobQueueName": name, "jobQueueArn": queue_arn}
@@ -272,3 +275,21 @@ class Resources:
             raise BatchError(f"Resource {resource_arn} not found.")
         tags: dict[str, str] = resource.tags
         return tags
+
+
+def check_time_limit_actions(actions: Any) -> list[dict[str, Any]]:
+    """CreateJobQueue's jobStateTimeLimitActions (botocore's Batch model, JobStateTimeLimitAction:
+    state RUNNABLE only; maxTimeSeconds 600-86,400; action CANCEL for ECS/Fargate queues)."""
+    checked = []
+    for action in actions or []:
+        if action.get("state") != "RUNNABLE":
+            raise BatchError("jobStateTimeLimitActions.state: the only supported value is "
+                             "RUNNABLE.")
+        if not 600 <= int(action.get("maxTimeSeconds", 0)) <= 86400:
+            raise BatchError("jobStateTimeLimitActions.maxTimeSeconds must be between 600 and "
+                             "86400.")
+        if action.get("action") != "CANCEL":
+            raise BatchError("jobStateTimeLimitActions.action: the only supported value for "
+                             "ECS and Fargate job queues is CANCEL.")
+        checked.append(dict(action))
+    return checked

@@ -18,6 +18,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
+from batchmagic.emulator.defaultvpc import complete_default_vpc, ec2_region
 from batchmagic.emulator.faults import FaultInjector, FaultSpec
 from batchmagic.emulator.images import bare_python_ready
 from batchmagic.emulator.livetail import LiveTailApi
@@ -68,6 +69,9 @@ class Dispatcher:
             return self.batch(environ, start_response)
         if self.live_tail.handles(environ):  # streamed; moto's answer is a one-shot snapshot
             return self.live_tail(environ, start_response)
+        region = ec2_region(environ)
+        if region is not None:
+            complete_default_vpc(region)
         return self.moto_app(environ, start_response)
 
 

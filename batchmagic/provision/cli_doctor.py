@@ -13,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--bucket", help="S3 bucket to check (default: the configured one)")
     parser.add_argument("--queue", help="job queue to check (default: the configured one)")
+    parser.add_argument("--local", action="store_true",
+                        help="check the per-user local emulator that --local cells use "
+                             "(started, and set up like an account, if needed)")
     parser.add_argument("--submit-test-job", action="store_true",
                         help="then submit a tiny three-container job, follow it and report "
                              "each step (definition, submit, log streams, live tail, outputs)")
@@ -24,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from batchmagic.provision.report import render_checks_text
 
     settings = load_settings(args)
+    if args.local:
+        settings = _local(settings)
     clients = clients_for(settings)
     print(f"batchmagic doctor: {clients.target.describe()}\n")
     checks = run_doctor(clients, settings)
@@ -31,6 +36,18 @@ def run(args: argparse.Namespace) -> int:
     if args.submit_test_job:
         checks += _test_job(clients, settings)
     return 0 if all(check.ok for check in checks) else 1
+
+
+def _local(settings: Any) -> Any:
+    """The settings of the local emulator: its endpoint, and what setup made there."""
+    from batchmagic.aws.clients import AwsClients, AwsTarget
+    from batchmagic.emulator.daemon import ensure_background_emulator
+    from batchmagic.provision.setup import ensure_setup
+
+    url = ensure_background_emulator()
+    clients = AwsClients(AwsTarget(region="us-east-1", endpoint_url=url, emulator=True))
+    made = ensure_setup(clients, region="us-east-1").settings
+    return settings.with_values(**{k: v for k, v in made.items() if v is not None})
 
 
 def _test_job(clients: Any, settings: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import AwsError, ConfigurationError
+from batchmagic.provision import doctor_capacity as capacity
 from batchmagic.provision import resources as res
 from batchmagic.provision.calls import call
 from batchmagic.provision.report import FAIL, PASS, SKIP, CheckResult
@@ -66,7 +67,7 @@ def run_doctor(clients: AwsClients, settings: Settings) -> list[CheckResult]:
     checks = [_guard("credentials", lambda: _credentials(clients))]
     if not checks[0].ok:
         skipped = ("bucket", "execution role", "task role", "compute environment", "job queue",
-                   "log group")
+                   "log group", "maxvCpus", "network", "Fargate quota")
         checks += [CheckResult(name, SKIP, "needs working credentials") for name in skipped]
         checks.append(_guard("job size", lambda: _size(settings)))
         return checks
@@ -82,6 +83,18 @@ def run_doctor(clients: AwsClients, settings: Settings) -> list[CheckResult]:
     checks += [
         _guard("job size", lambda: _size(settings)),
         _guard("log group", lambda: _log_group(clients)),
+    ]
+    described: list[dict[str, Any] | None] = []
+
+    def ce() -> dict[str, Any] | None:
+        if not described:
+            described.append(capacity.compute_environment(clients, settings, queue))
+        return described[0]
+
+    checks += [
+        _guard("maxvCpus", lambda: capacity.max_vcpus(ce(), settings)),
+        _guard("network", lambda: capacity.network(clients, ce())),
+        _guard("Fargate quota", lambda: capacity.fargate_quota(clients, settings, ce())),
     ]
     return checks
 

@@ -19,6 +19,14 @@ PLATFORMS = ("fargate", "ec2")
 
 TAG_MANAGED = MANAGED_TAG_KEY
 MANAGED_VALUE = MANAGED_TAG[MANAGED_TAG_KEY]
+# A job that can never start (too big for the compute environment, or the environment at its
+# limit) is cancelled after 10 minutes RUNNABLE instead of waiting forever (CreateJobQueue
+# jobStateTimeLimitActions; 600 s is the minimum AWS accepts).
+TIME_LIMIT_ACTIONS = [
+    {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": 600, "action": "CANCEL"}
+    for reason in ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+                   "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE")
+]
 TAG_NAME = "batchmagic:name"
 
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"

@@ -108,6 +108,7 @@ class BatchSteps:
         # CreateJobQueue refuses a compute environment that is not VALID yet: it was waited for.
         arn = str(call("batch:CreateJobQueue", batch.create_job_queue, jobQueueName=queue_name,
                        state="ENABLED", priority=1, computeEnvironmentOrder=order,
+                       jobStateTimeLimitActions=res.TIME_LIMIT_ACTIONS,
                        tags=res.tags(self.setup.names.name))["jobQueueArn"])
         self.wait_valid("job queue", queue_name, describe)
         self.setup.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")

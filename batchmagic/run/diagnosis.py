@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.network import subnet_route
 from batchmagic.run.cost import JobSize
 
 # statusReason prefixes (AWS Batch user guide, "Job state reasons"/RUNNABLE troubleshooting).
@@ -198,38 +199,13 @@ def _check_network(clients: AwsClients,
                       for s in (e.get("computeResources") or {}).get("subnets", [])})
     if not subnets:
         return None
-    isolated = [s for s in subnets if not subnet_reaches_internet(clients, s)]
+    isolated = [s for s in subnets if subnet_route(clients.ec2, s) is None]
     if not isolated:
         return None
     return Diagnosis(f"subnets {', '.join(isolated)} have no route to the internet (no internet "
                      "or NAT gateway) and the VPC has no ECR/S3 endpoints: image pulls will "
                      "fail", "use subnets with a route out, add a NAT gateway, or add VPC "
                      "endpoints for ecr.api, ecr.dkr, s3 and logs", "checks")
-
-
-def subnet_reaches_internet(clients: AwsClients, subnet: str) -> bool:
-    """True when the subnet's route table sends 0.0.0.0/0 to an internet or NAT gateway, or
-    its VPC has an S3/ECR endpoint (unknown counts as reachable: the check is skipped)."""
-    ec2 = clients.ec2
-    tables = _read(ec2.describe_route_tables,
-                   Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])
-    if tables is None:
-        return True
-    routes = [r for t in tables.get("RouteTables", []) for r in t.get("Routes", [])]
-    if not routes:  # no explicit association: the VPC's main route table applies
-        described = _read(ec2.describe_subnets, SubnetIds=[subnet])
-        vpc = ((described or {}).get("Subnets") or [{}])[0].get("VpcId")
-        main = _read(ec2.describe_route_tables,
-                     Filters=[{"Name": "vpc-id", "Values": [vpc or ""]},
-                              {"Name": "association.main", "Values": ["true"]}]) or {}
-        routes = [r for t in main.get("RouteTables", []) for r in t.get("Routes", [])]
-    for route in routes:
-        if route.get("DestinationCidrBlock") == "0.0.0.0/0" and (
-                route.get("GatewayId", "").startswith("igw-") or route.get("NatGatewayId")):
-            return True
-    endpoints = _read(ec2.describe_vpc_endpoints) or {}
-    return any(e.get("ServiceName", "").endswith((".s3", ".ecr.dkr"))
-               for e in endpoints.get("VpcEndpoints", []))
 
 
 def _nothing_found(job: dict[str, Any]) -> Diagnosis:

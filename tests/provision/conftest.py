@@ -26,6 +26,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BATCHMAGIC_CONFIG", str(path))
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
-    for var in [v for v in os.environ if v.startswith("BATCHMAGIC_") and v != "BATCHMAGIC_CONFIG"]:
+    # The session's own state dir stays: without it a background emulator would be the user's.
+    kept = ("BATCHMAGIC_CONFIG", "BATCHMAGIC_STATE_DIR")
+    for var in [v for v in os.environ if v.startswith("BATCHMAGIC_") and v not in kept]:
         monkeypatch.delenv(var, raising=False)
     return path

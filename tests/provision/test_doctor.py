@@ -9,7 +9,7 @@ import pytest
 from batchmagic.aws.clients import AwsClients
 from batchmagic.cli import main
 from batchmagic.provision.doctor import fargate_size_problem, run_doctor
-from batchmagic.provision.report import FAIL, PASS, render_checks_html, render_checks_text
+from batchmagic.provision.report import FAIL, PASS, SKIP, render_checks_html, render_checks_text
 from batchmagic.provision.setup import ensure_setup
 from batchmagic.settings import Settings
 
@@ -24,7 +24,8 @@ def test_doctor_passes_after_setup_and_names_a_disabled_queue(
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out
-    assert "all 8 checks passed" in out
+    assert "all 11 checks passed" in out
+    assert "network              PASS" in out and "internet gateway" in out
 
     clients.batch.update_job_queue(jobQueue=f"{name}-queue", state="DISABLED")
     assert main(["doctor"]) != 0
@@ -53,6 +54,8 @@ def test_run_doctor_api_and_renderers(clients: AwsClients, name: str) -> None:
     checks = run_doctor(clients, settings)
     status = {c.check: c.status for c in checks}
     assert status.pop("job size") == FAIL
+    # The emulator has no Service Quotas for Fargate: that check is skipped, not failed.
+    assert status.pop("Fargate quota") == SKIP
     assert set(status.values()) == {PASS}
     text = render_checks_text(checks)
     assert "1 check(s) failed: job size" in text
@@ -72,7 +75,7 @@ def test_doctor_without_credentials_fails_cleanly(
     assert main(["doctor", "--region", "eu-west-1"]) == 1
     out = capsys.readouterr().out
     assert "no AWS credentials found" in out
-    assert out.count("SKIP") == 6
+    assert out.count("SKIP") == 9
 
 
 @pytest.mark.parametrize(("cpu", "memory", "ok"), [
@@ -81,3 +84,47 @@ def test_doctor_without_credentials_fails_cleanly(
 ])
 def test_fargate_sizes(cpu: float, memory: int, ok: bool) -> None:
     assert (fargate_size_problem("fargate", cpu, memory) is None) == ok
+
+
+def test_doctor_names_subnets_without_a_route_out_and_a_size_above_max_vcpus(
+        clients: AwsClients, name: str) -> None:
+    result = ensure_setup(clients, name=name, region="us-east-1")
+    vpc = clients.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    isolated = clients.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = clients.ec2.create_security_group(GroupName=f"{name}-sg", Description="t",
+                                              VpcId=vpc)["GroupId"]
+    ce = f"{name}-isolated"
+    clients.batch.create_compute_environment(
+        computeEnvironmentName=ce, type="MANAGED", state="ENABLED",
+        computeResources={"type": "FARGATE", "maxvCpus": 2, "subnets": [isolated],
+                          "securityGroupIds": [group]})
+    settings = Settings(**{**result.settings, "compute_environment": ce}, cpu=4, memory=8192)
+    import time
+
+    deadline = time.monotonic() + 15
+    while clients.batch.describe_compute_environments(computeEnvironments=[ce])[
+            "computeEnvironments"][0]["status"] != "VALID" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    checks = {c.check: c for c in run_doctor(clients, settings)}
+    assert checks["network"].status == FAIL and isolated in checks["network"].detail
+    assert "NAT gateway" in checks["network"].fix
+    assert checks["maxvCpus"].status == FAIL
+    assert "jobs of 4 vCPUs cannot start" in checks["maxvCpus"].detail
+
+
+def test_doctor_local_checks_the_emulator_that_local_cells_use(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--local"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("batchmagic doctor: emulator at http://127.0.0.1:")
+    assert "all 11 checks passed" in out
+
+
+def test_setup_gives_its_queue_a_time_limit_for_jobs_that_can_never_start(
+        clients: AwsClients, name: str) -> None:
+    ensure_setup(clients, name=name, region="us-east-1")
+    (queue,) = clients.batch.describe_job_queues(jobQueues=[f"{name}-queue"])["jobQueues"]
+    actions = {a["reason"]: a for a in queue["jobStateTimeLimitActions"]}
+    assert actions["MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"] == {
+        "reason": "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT", "state": "RUNNABLE",
+        "maxTimeSeconds": 600, "action": "CANCEL"}
