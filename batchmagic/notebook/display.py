@@ -36,6 +36,10 @@ FLUSH_SECONDS = 0.25
 """How often the widget sends what was queued (at most 4 updates a second, as tqdm's
 ``mininterval`` paces a bar): lines arrive by the thousand, the browser gets a few batches."""
 
+FLOOD_SECONDS = 1.0
+"""The pace while lines come faster than a pane holds (each batch replaces the whole tail):
+nobody reads a thousand lines a quarter second, so one tail a second is enough."""
+
 DEFAULT_LOG_TAIL = 1000
 
 
@@ -208,15 +212,17 @@ class WidgetDisplay:
         self._ticker.start()
 
     def _tick(self) -> None:
-        while not self._stopped.wait(FLUSH_SECONDS):
-            self._flush_widgets()
+        pause = FLUSH_SECONDS
+        while not self._stopped.wait(pause):
+            pause = FLOOD_SECONDS if self._flush_widgets() else FLUSH_SECONDS
 
-    def _flush_widgets(self) -> None:
+    def _flush_widgets(self) -> bool:
+        """Send what changed; True when a pane was flooded."""
         with self._flushing:
-            for pane in self._panes.values():
-                pane.flush()
+            flooded = [pane.flush() for pane in self._panes.values()]
             if self._run is not None:
                 self._render_header(self._run)
+        return any(flooded)
 
     def _render_header(self, run: Run) -> None:
         facts = header_facts(run)

@@ -77,7 +77,8 @@ class LogPane:
                 del self._sealed[:-self.tail]
 
     # --- the flushing thread ---------------------------------------------------------------
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Send what came since the last flush; True if it filled the whole tail (a flood)."""
         with self._lock:
             sealed, self._sealed = self._sealed, []
             last = self._last
@@ -91,6 +92,7 @@ class LogPane:
         if changed:
             self.box.children = (self.notice, *(c.widget for c in self._chunks), self.live)
         self._update_notice()
+        return len(sealed) >= self.tail
 
     def finish(self) -> None:
         """Flush, then hold exactly the last ``tail`` lines (one chunk, sent once)."""
