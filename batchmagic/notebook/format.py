@@ -75,7 +75,8 @@ def badge_html(run: Run) -> str:
     verdict = run.verdict
     colour = OUTCOME_COLOURS.get(verdict.outcome, FAILED_COLOUR)
     return (f'<span title="Batch status: {html.escape(run.status)}" style="background:{colour};'
-            f'color:white;border-radius:4px;padding:1px 6px">{html.escape(str(verdict))}</span>'
+            f'color:white;border-radius:4px;padding:1px 6px;white-space:nowrap">'
+            f"{html.escape(str(verdict))}</span>"
             f' <span style="color:#6c757d;font-size:90%">Batch {html.escape(run.status)}</span>')
 
 

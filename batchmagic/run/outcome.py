@@ -88,7 +88,7 @@ def judge(snapshot: JobSnapshot | None, cell: CellResult, *, ended: bool,
     if snapshot.status_reason == TIMEOUT_REASON:
         return Verdict(Outcome.TIMED_OUT, f"Batch: {snapshot.status.value}")
     if cancelled or (cell.exception_type or "").endswith(TERMINATED_EXCEPTION):
-        return Verdict(Outcome.TERMINATED, snapshot.status_reason or "")
+        return Verdict(Outcome.TERMINATED)  # the reason given is in the summary
     if stage_in is not None and stage_in.exit_code not in (0, None):
         return Verdict(Outcome.STAGE_IN_FAILED, _exit(stage_in.exit_code, stage_in.reason))
     if main_code == KILLED_EXIT_CODE or "OutOfMemory" in (main_reason or ""):
