@@ -136,3 +136,65 @@ def test_widget_streams_logs_and_cancel_stops_the_job(lab: Lab, browser: Browser
         print("--- JupyterLab log ---\n" + lab.log_tail())
         print("--- browser console ---\n" + "\n".join(console[-50:]))
         raise
+
+
+CHATTY_LINES = 20_000
+CHATTY_CELL = f"""%%aws_batch --local --log-tail 200
+for i in range({CHATTY_LINES}):
+    print(f"line {{i:06d}} " + "x" * 38)
+"""
+PROGRESS_CELL = """%%aws_batch --local
+import sys, time
+for step in range(31):
+    sys.stderr.write(f"\\rtraining {step:3d}%|" + "#" * step)
+    time.sleep(0.1)
+sys.stderr.write("\\n")
+"""
+
+
+def test_a_chatty_cell_shows_a_bounded_tail_and_a_progress_bar_updates_in_place(
+        lab: Lab, browser: Browser) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(lab.root / "chatty.ipynb", ["%load_ext batchmagic", CHATTY_CELL, PROGRESS_CELL])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    received: list[int] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: received.append(len(payload))))
+    try:
+        cells = open_notebook(page, lab, "chatty.ipynb", 3)
+        run_cell(page, cells.nth(0))
+        expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text("[1]:", timeout=45_000)
+
+        before = sum(received)
+        run_cell(page, cells.nth(1))
+        expect(cells.nth(1).locator(".jp-InputPrompt")).to_have_text("[2]:", timeout=120_000)
+        pane = cells.nth(1).locator(".jupyter-widget-Collapse-contents").nth(1)
+        expect(pane).to_contain_text(f"line {CHATTY_LINES - 1:06d}")
+        text = pane.inner_text()
+        shown = re.findall(r"^line \d{6}", text, flags=re.MULTILINE)
+        assert len(shown) == 200, len(shown)  # the tail, and nothing before it
+        assert f"{CHATTY_LINES - 200:,} earlier lines of {CHATTY_LINES:,} not shown" in text
+        assert "run.logs" in text and "%aws_batch_logs" in text
+        # Appending line by line re-sent the whole log each time: hundreds of MB here.
+        assert sum(received) - before < CHATTY_LINES * 50, sum(received) - before
+
+        run_cell(page, cells.nth(2))
+        prompt = cells.nth(2).locator(".jp-InputPrompt")
+        bar = cells.nth(2).locator(".jupyter-widget-Collapse-contents").nth(1)
+        seen: set[str] = set()
+        deadline = time.monotonic() + 120
+        while prompt.inner_text() != "[3]:" and time.monotonic() < deadline:
+            states = re.findall(r"training +(\d+)%", bar.inner_text() if bar.count() else "")
+            assert len(states) <= 1, f"the bar shows on {len(states)} lines"
+            seen.update(states)
+            time.sleep(0.1)
+        expect(bar).to_contain_text("training  30%|" + "#" * 30)
+        assert len(re.findall(r"training +\d+%", bar.inner_text())) == 1
+        assert len(seen - {"0", "30"}) >= 1, seen  # states between the first and last, live
+        cells.nth(2).screenshot(path=str(ARTIFACTS / "jupyterlab-progress-cell.png"))
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-chatty-failure.png"))
+        print("--- JupyterLab log ---\n" + lab.log_tail())
+        raise
