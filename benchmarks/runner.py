@@ -12,6 +12,7 @@ from pathlib import Path
 
 import benchmarks
 from benchmarks.api_calls import bench_calls_per_minute
+from benchmarks.browser_log import bench_browser_log
 from benchmarks.envs import bench_envs
 from benchmarks.fanout import bench_map
 from benchmarks.harness import (
@@ -45,6 +46,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, help="staging repetitions, best kept (default 2)")
     parser.add_argument("--map-size", type=int, help="items (= children) of the --map sweep "
                         "(default 200)")
+    parser.add_argument("--chatty-lines", type=int, default=100_000,
+                        help="lines of the JupyterLab chatty cell (default 100,000)")
     parser.add_argument("--env-packages", default="pandas",
                         help="packages of the bigger environment restored (default pandas, "
                              "about 50 MB packed)")
@@ -63,7 +66,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 BENCHMARKS: dict[str, Callable[[Bench], None]] = {
     "cell": bench_trivial_cell, "staging": bench_staging, "calls": bench_calls_per_minute,
     "latency": bench_latency, "map": bench_map, "parity": bench_parity,
-    "envs": bench_envs,
+    "envs": bench_envs, "browser": bench_browser_log,
 }
 
 

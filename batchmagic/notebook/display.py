@@ -37,8 +37,8 @@ FLUSH_SECONDS = 0.25
 ``mininterval`` paces a bar): lines arrive by the thousand, the browser gets a few batches."""
 
 FLOOD_SECONDS = 1.0
-"""The pace while lines come faster than a pane holds (each batch replaces the whole tail):
-nobody reads a thousand lines a quarter second, so one tail a second is enough."""
+"""The pace while lines flood in (a quarter of a pane's tail or more per flush): then at most
+about one tail a second is sent, whatever the log's rate."""
 
 DEFAULT_LOG_TAIL = 1000
 

@@ -78,7 +78,8 @@ class LogPane:
 
     # --- the flushing thread ---------------------------------------------------------------
     def flush(self) -> bool:
-        """Send what came since the last flush; True if it filled the whole tail (a flood)."""
+        """Send what came since the last flush; True for a flood: a quarter of the tail or more
+        at once (at 4 flushes a second, lines faster than anyone reads them)."""
         with self._lock:
             sealed, self._sealed = self._sealed, []
             last = self._last
@@ -92,7 +93,7 @@ class LogPane:
         if changed:
             self.box.children = (self.notice, *(c.widget for c in self._chunks), self.live)
         self._update_notice()
-        return len(sealed) >= self.tail
+        return len(sealed) >= max(1, self.tail // 4)
 
     def finish(self) -> None:
         """Flush, then hold exactly the last ``tail`` lines (one chunk, sent once)."""

@@ -23,3 +23,12 @@ def test_a_shorter_state_covers_a_longer_one_and_other_containers_start_a_new_li
     display.flush()
     assert written == ["downloading 100 MB\r" + "ok".ljust(18) + "\n[stage-out] upload: out.csv"
                        "\n[batchmagic] over"]
+
+
+def test_the_cloudwatch_link_escapes_names_as_the_console_does() -> None:
+    from batchmagic.notebook.format import log_console_url
+
+    assert log_console_url("eu-west-1", "batchmagic/main/0f3c") == (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        "#logsV2:log-groups/log-group/$252Faws$252Fbatch$252Fjob"
+        "/log-events/batchmagic$252Fmain$252F0f3c")
