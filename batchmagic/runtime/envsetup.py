@@ -110,7 +110,16 @@ def check_python(spec: dict[str, Any]) -> None:
             f"python:{wanted}-slim, or the default image)")
 
 
+# System package managers: on the local emulator the "container" is this machine.
+_SYSTEM_PACKAGES = re.compile(r"(^|[;&|(]\s*|sudo\s+)(apt-get|apt|apk|yum|dnf|microdnf)\s")
+
+
 def run_setup_command(command: str) -> None:
+    # The emulator says where it mapped the volumes; AWS never sets this.
+    if "BATCHMAGIC_VOLUME_MAP" in os.environ and _SYSTEM_PACKAGES.search(command):
+        say(f"skipped on the local emulator, which would change this machine, not a "
+            f"container: $ {command}")
+        return
     say("$ " + command)
     started = time.monotonic()
     code, output = _stream(["sh", "-c", command])

@@ -164,3 +164,17 @@ def test_the_bootstrap_says_what_the_pulled_values_were_pickled_with(tmp_path: P
     manifest = json.loads((internal / "result.json").read_text())["pull_manifest"]
     assert manifest["python"] == "{}.{}.{}".format(*sys.version_info[:3])
     assert manifest["modules"] == {}  # decimal and int: standard library, no version to compare
+
+
+def test_system_package_commands_are_skipped_on_the_emulator_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        ) -> None:
+    command = "echo first && apt-get install -y nothing-here"
+    monkeypatch.setenv("BATCHMAGIC_VOLUME_MAP", "{}")  # what the emulator sets
+    envsetup.run_setup_command(command)
+    assert "skipped on the local emulator" in capsys.readouterr().out
+    monkeypatch.delenv("BATCHMAGIC_VOLUME_MAP")
+    with pytest.raises(envsetup.SetupError):  # elsewhere it runs (and fails here: no such pkg)
+        envsetup.run_setup_command("sh -c 'exit 9' && apt-get install -y nothing-here")
+    envsetup.run_setup_command("echo plain")
+    assert "[setup]   plain" in capsys.readouterr().out
