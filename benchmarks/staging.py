@@ -33,7 +33,8 @@ def dir_bytes(directory: Path) -> tuple[int, int]:
 
 def bench_staging(bench: Bench) -> None:
     from batchmagic.aws.clients import AwsClients
-    from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs, upload
+    from batchmagic.aws.download import download_outputs
+    from batchmagic.aws.staging import RunLocation, delete_prefix, upload
     from batchmagic.run.target import local_target, resolve_target
     from batchmagic.settings import Settings
 

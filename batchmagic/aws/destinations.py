@@ -1,6 +1,10 @@
 """Where each key of a run's ``out/`` lands: in the output directory, or in memory for
-batchmagic's own files; a key that would land outside the output directory is refused before
-anything is written."""
+batchmagic's own files.
+
+A key that would land outside the output directory (``..``, an absolute path, a symlink in the
+output dir that leads out of it), whose name no file can hold, or that needs a file where
+another key needs a directory, is skipped with its reason; the other keys still land.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from batchmagic.errors import StagingError
 from batchmagic.jobdef.layout import INTERNAL_DIR, OUTPUT_SUBDIR
+
+NAME_MAX = 255  # bytes in one path component on Linux and macOS file systems
 
 # Keys under INTERNAL_DIR/ (of ``in/`` and ``out/``) are batchmagic's own files.
 INTERNAL_PREFIX = f"{INTERNAL_DIR}/"
@@ -28,18 +33,13 @@ class S3Object:
     etag: str | None = None
 
 
-def map_outputs(
-    objects: Sequence[S3Object], out_prefix: str, root: Path
-) -> tuple[dict[str, S3Object], dict[Path, S3Object]]:
-    """Split listed keys into internal ones (by name) and files (by destination); refuse escapes.
-
-    Raises StagingError, before anything is written, if any key would land outside ``root`` or
-    if a key would be both a file and a directory.
-    """
+def map_outputs(objects: Sequence[S3Object], out_prefix: str, root: Path,
+                ) -> tuple[dict[str, S3Object], dict[Path, S3Object], list[tuple[str, str]]]:
+    """(internal objects by name, files by destination, skipped (key, why))."""
     internal: dict[str, S3Object] = {}
     targets: dict[Path, S3Object] = {}
     explicit: set[Path] = set()
-    refused: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for obj in objects:
         key = obj.key
         relative = key[len(out_prefix):]
@@ -51,42 +51,40 @@ def map_outputs(
         from_outputs = relative.startswith(OUTPUTS_DIR)
         if from_outputs:
             relative = relative[len(OUTPUTS_DIR):]
-        dest = safe_destination(relative, root)
+        dest, why = safe_destination(relative, root)
         if dest is None:
-            refused.append(key)
+            skipped.append((key, why))
             continue
         if dest in explicit and not from_outputs:
             continue  # an .outputs/ key already claimed this destination
         targets[dest] = obj
         if from_outputs:
             explicit.add(dest)
-    if refused:
-        raise StagingError(
-            f"refusing to download outputs: {', '.join(repr(k) for k in refused)} would be "
-            f"written outside {root}; nothing was written"
-        )
-    for dest in targets:
+    for dest in list(targets):
         for parent in dest.parents:
             if parent == root:
                 break
             if parent in targets:
-                raise StagingError(
-                    f"refusing to download outputs: {targets[parent].key!r} and "
-                    f"{targets[dest].key!r} need {parent} to be both a file and a directory; "
-                    "nothing was written"
-                )
-    return internal, targets
+                skipped.append((targets[dest].key,
+                                f"{targets[parent].key} is a file where this needs a "
+                                "directory"))
+                del targets[dest]
+                break
+    return internal, targets, skipped
 
 
-def safe_destination(relative: str, root: Path) -> Path | None:
-    """``root / relative`` if it stays inside ``root`` once symlinks are resolved, else None."""
+def safe_destination(relative: str, root: Path) -> tuple[Path | None, str]:
+    """(``root / relative``, "") if it stays inside ``root`` once symlinks are resolved, else
+    (None, why)."""
     parts = PurePosixPath(relative).parts
-    if not parts or relative.startswith("/") or "\\" in relative or "\x00" in relative:
-        return None
-    if any(part in ("..", ".") for part in parts):
-        return None
+    if not parts or relative.startswith("/") or any(p in ("..", ".") for p in parts):
+        return None, f"it would be written outside {root}"
+    if "\\" in relative or "\x00" in relative:
+        return None, "its name has characters a file name cannot hold here"
+    if any(len(part.encode("utf-8", "surrogateescape")) > NAME_MAX for part in parts):
+        return None, f"a part of its name is longer than {NAME_MAX} bytes"
     dest = root.joinpath(*parts)
     # A symlink already in output_dir (on the way, or the file itself) may point elsewhere.
     if not Path(os.path.realpath(dest)).is_relative_to(root):
-        return None
-    return dest
+        return None, f"a symbolic link in {root} would take it outside"
+    return dest, ""

@@ -13,12 +13,11 @@ parallel and splits big files into concurrent multipart parts, which is what ``a
 from __future__ import annotations
 
 import io
-import os
 import secrets
+import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.destinations import S3Object, map_outputs
+from batchmagic.aws.destinations import S3Object
 from batchmagic.aws.errors import AWS_EXCEPTIONS, aws_errors, classify, describe, rephrased
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
 from batchmagic.errors import ConfigurationError, StagingError
@@ -90,16 +89,6 @@ class RunLocation:
         return cls(bucket=bucket, run_prefix="/".join(parts))
 
 
-@dataclass
-class DownloadResult:
-    """What came back from ``out/``: local files written, and batchmagic's own files in memory
-    (``internal``, by key relative to ``out/``, e.g. ``.batchmagic/result.json``)."""
-
-    files: list[Path] = field(default_factory=list)
-    internal: dict[str, bytes] = field(default_factory=dict)
-    bytes: int = 0
-
-
 # ---------------------------------------------------------------------------------------------
 # Transfers
 
@@ -157,8 +146,16 @@ def upload(
     return total
 
 
-def _failures(pending: Sequence[tuple[str, Any]]) -> list[tuple[str, Exception]]:
-    """Wait for every transfer; return ``(what, error)`` for each one that failed."""
+def _failures(pending: Sequence[tuple[str, Any]],
+              stop: threading.Event | None = None) -> list[tuple[str, Exception]]:
+    """Wait for every transfer; return ``(what, error)`` for each one that failed. When
+    ``stop`` is set meanwhile, every transfer not yet done is cancelled."""
+    if stop is not None:
+        while not all(future.done() for _, future in pending):
+            if stop.wait(0.05):
+                for _, future in pending:
+                    future.cancel()
+                break
     failures = []
     for what, future in pending:
         try:
@@ -194,64 +191,6 @@ def list_objects(clients: AwsClients, bucket: str, prefix: str) -> list[S3Object
 def list_keys(clients: AwsClients, bucket: str, prefix: str) -> list[tuple[str, int]]:
     """Every ``(key, size)`` under a prefix, sorted by key."""
     return [(obj.key, obj.size) for obj in list_objects(clients, bucket, prefix)]
-
-
-def download_outputs(
-    clients: AwsClients, location: RunLocation, output_dir: Path, *,
-    progress: ProgressCallback | None = None,
-) -> DownloadResult:
-    """Download ``out/`` into ``output_dir``; batchmagic's own files are returned in memory.
-
-    ``out/KEY`` -> ``output_dir/KEY``, ``out/.outputs/KEY`` -> ``output_dir/KEY`` (wins over a
-    plain key of the same name), ``out/.batchmagic/NAME`` -> ``result.internal[".batchmagic/NAME"]``
-    (never written to disk). Every file
-    is written to a hidden temp file next to its destination and renamed into place, so a reader
-    never sees half a file. If any key would land outside ``output_dir``, nothing is written.
-    ``progress`` gets a :class:`TransferProgress` as bytes come in, as :func:`upload`'s does.
-    """
-    objects = list_objects(clients, location.bucket, location.out_prefix)
-    root = Path(os.path.realpath(output_dir))
-    internal, targets = map_outputs(objects, location.out_prefix, root)
-    wanted = [*internal.values(), *targets.values()]
-    counter = ProgressSubscriber("download", sum(obj.size for obj in wanted), len(wanted),
-                                 progress)
-    result = DownloadResult()
-    pending: list[tuple[str, Any]] = []
-    buffers: dict[str, io.BytesIO] = {}
-    renames: list[tuple[str, Path, Path]] = []
-    try:
-        with _manager(clients) as manager:
-            for name, obj in internal.items():
-                buffers[name] = io.BytesIO()
-                pending.append((obj.key, manager.download(location.bucket, obj.key,
-                                                          buffers[name],
-                                                          subscribers=[_Listed(obj), counter])))
-            made: set[Path] = set()
-            for dest, obj in targets.items():
-                if dest.parent not in made:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(dest.parent)
-                temp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.part"
-                renames.append((obj.key, temp, dest))
-                pending.append((obj.key, manager.download(location.bucket, obj.key, str(temp),
-                                                          subscribers=[_Listed(obj), counter])))
-            failures = _failures(pending)
-        failed = {key for key, _ in failures}
-        for key, temp, dest in renames:
-            if key not in failed:
-                os.replace(temp, dest)
-                result.files.append(dest)
-    except OSError as exc:
-        raise StagingError(f"could not write outputs into {output_dir}: {exc}") from exc
-    finally:
-        for _, temp, _ in renames:
-            temp.unlink(missing_ok=True)
-    if failures:
-        raise _failed("download", failures, location.out_uri, "GetObject") from failures[0][1]
-    result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
-    result.files.sort()
-    result.bytes = sum(obj.size for obj in wanted)
-    return result
 
 
 def delete_prefix(clients: AwsClients, location: RunLocation, *, batch: int = 1000) -> int:

@@ -6,6 +6,7 @@ The job is followed by one background thread whatever the mode, so a blocking ce
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -15,17 +16,19 @@ from typing import Any
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.download import download_outputs
 from batchmagic.aws.follow import LiveJobWatcher, follow_logs
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.aws.progress import ProgressMeter
-from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs
+from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, job_cost
 from batchmagic.run.diagnosis import Diagnosis
 from batchmagic.run.envcache import store_built_environment
+from batchmagic.run.interrupt import RETURN_WITHIN_S, interrupt_summary
 from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
 from batchmagic.run.outputs import (
@@ -100,6 +103,8 @@ class Run:
         self._done = threading.Event()
         self._wake_waiter = threading.Event()  # the job ended, or the run was detached
         self.detached = False
+        self._stop = threading.Event()  # Ctrl-C: download nothing more, bind nothing
+        self._downloading = False
         self._cancelled = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -230,11 +235,7 @@ class Run:
         try:
             finished = wait_flushing(self._wake_waiter, self._display, timeout)
         except KeyboardInterrupt:
-            self._display.note("interrupted: terminating the job…")
-            self.cancel("Interrupted from the notebook")
-            wait_flushing(self._done, self._display, 120)
-            raise interrupted(f"job {self.job_name} ({self.job_id}) terminated: "
-                              f"{self.status}") from None
+            raise self._interrupt() from None
         if not finished:
             raise TimeoutError(f"job {self.job_id} still {self.status} after {timeout} s")
         if not self._done.is_set():  # detached: the job goes on in the background
@@ -252,6 +253,18 @@ class Run:
         if not self._done.is_set():
             self.detached = True
             self._wake_waiter.set()
+
+    def _interrupt(self) -> KeyboardInterrupt:
+        """Stop now (TerminateJob, or cancel the download); nothing is bound later."""
+        phase = "download" if self._downloading else "job"
+        self._stop.set()
+        if phase == "job":
+            self.cancel("Interrupted from the notebook")
+        with self._lock:
+            self._bound = True
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: return now
+            wait_flushing(self._done, self._display, RETURN_WITHIN_S)
+        return interrupted(interrupt_summary(self, phase=phase))
 
     def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
         """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;
@@ -326,18 +339,25 @@ class Run:
         self._display.status(self)
 
     def _collect(self, snapshot: JobSnapshot) -> None:
+        if self._stop.is_set():  # interrupted: the prefix stays for a later attach
+            return
         cached = store_built_environment(self.clients, self.location)  # before the download
         if cached:
             self._display.note(cached)
         self._clock.begin("download")
         meter = ProgressMeter(self._display.staging)
+        self._downloading = True
         try:
             result = download_outputs(self.clients, self.location, Path(self.record.output_dir),
-                                      progress=meter)
+                                      progress=meter, stop=self._stop)
         finally:
+            self._downloading = False
             meter.close()
         self._clock.begin("cleanup")
         self.files = result.files
+        if result.stopped:
+            return
+        self.warnings += [f"{key} was not downloaded: {why}" for key, why in result.skipped]
         self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
         self.outputs.update(self.cell_result.outputs)
         self.pulled = load_pulled(result.internal.get(layout.PULL_FILE),

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.download import download_outputs
 from batchmagic.aws.errors import aws_errors
-from batchmagic.aws.staging import RunLocation, download_outputs, list_keys
+from batchmagic.aws.staging import RunLocation, list_keys
 from batchmagic.errors import AwsError
 from batchmagic.jobdef import layout
 from batchmagic.run.fanout import MAP_DIR

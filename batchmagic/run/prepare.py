@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -131,9 +132,17 @@ def check_output_patterns(patterns: tuple[str, ...]) -> None:
 
 
 def check_output_dir(directory: Path) -> Path:
+    """The output directory, created now (before anything is uploaded) and writable."""
     resolved = directory.expanduser().resolve()
     if resolved.exists() and not resolved.is_dir():
         raise ConfigurationError(f"--output-dir {directory}: exists and is not a directory")
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(f"--output-dir {directory}: cannot be created "
+                                 f"({error.strerror or error})") from None
+    if not os.access(resolved, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"--output-dir {directory}: not writable")
     return resolved
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.download import download_outputs
 from batchmagic.aws.staging import (
     RunLocation,
     check_bucket,
     delete_prefix,
-    download_outputs,
     list_keys,
     upload,
 )
@@ -154,19 +155,23 @@ def test_download_replaces_existing_files(clients: AwsClients, location: RunLoca
 
 
 @pytest.mark.parametrize("bad", ["../escape.txt", "sub/../../escape.txt", ".outputs/../../x"])
-def test_download_refuses_escaping_key_and_writes_nothing(
+def test_an_escaping_key_is_skipped_and_the_others_arrive(
     clients: AwsClients, location: RunLocation, tmp_path: Path, bad: str
 ) -> None:
     _put(clients, location, "fine.txt", b"fine")
+    _put(clients, location, ".batchmagic/result.json", b'{"ok": true}')
     _put(clients, location, bad, b"evil")
     out = tmp_path / "out"
     out.mkdir()
-    with pytest.raises(StagingError, match=r"refusing.*escape|refusing.*'.*x'"):
-        download_outputs(clients, location, out)
-    assert list(tmp_path.rglob("*")) == [out]
+    result = download_outputs(clients, location, out)
+    assert result.files == [out / "fine.txt"]
+    assert result.internal == {".batchmagic/result.json": b'{"ok": true}'}
+    assert [(key.rsplit("/out/", 1)[1], why) for key, why in result.skipped] == [
+        (bad, f"it would be written outside {out}")]
+    assert sorted(tmp_path.rglob("*")) == [out, out / "fine.txt"]
 
 
-def test_download_refuses_symlink_out_of_output_dir(
+def test_a_symlink_out_of_the_output_dir_is_never_followed(
     clients: AwsClients, location: RunLocation, tmp_path: Path
 ) -> None:
     outside, out = tmp_path / "outside", tmp_path / "out"
@@ -174,18 +179,45 @@ def test_download_refuses_symlink_out_of_output_dir(
     out.mkdir()
     os.symlink(outside, out / "link")
     _put(clients, location, "link/passwd", b"evil")
-    with pytest.raises(StagingError, match="link/passwd"):
-        download_outputs(clients, location, out)
+    _put(clients, location, "kept.txt", b"kept")
+    result = download_outputs(clients, location, out)
     assert list(outside.iterdir()) == []
+    assert result.files == [out / "kept.txt"]
+    assert [why for _, why in result.skipped] == [
+        f"a symbolic link in {out} would take it outside"]
 
 
-def test_download_refuses_file_directory_clash(clients: AwsClients, location: RunLocation,
-                                               tmp_path: Path) -> None:
+def test_a_file_directory_clash_skips_one_key(clients: AwsClients, location: RunLocation,
+                                              tmp_path: Path) -> None:
     _put(clients, location, "a", b"file")
     _put(clients, location, "a/b", b"file below it")
-    with pytest.raises(StagingError, match="both a file and a directory"):
-        download_outputs(clients, location, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    out = tmp_path / "out"
+    result = download_outputs(clients, location, out)
+    assert result.files == [out / "a"]
+    assert [(k.rsplit("/out/", 1)[1], w) for k, w in result.skipped] == [
+        ("a/b", f"{location.out_prefix}a is a file where this needs a directory")]
+
+
+def test_a_name_too_long_is_skipped_with_its_reason(clients: AwsClients, location: RunLocation,
+                                                   tmp_path: Path) -> None:
+    _put(clients, location, "x" * 300 + ".txt", b"long")
+    _put(clients, location, "short.txt", b"short")
+    result = download_outputs(clients, location, tmp_path)
+    assert result.files == [tmp_path / "short.txt"]
+    assert [why for _, why in result.skipped] == ["a part of its name is longer than 255 bytes"]
+
+
+def test_a_stopped_download_leaves_no_partial_file(clients: AwsClients, location: RunLocation,
+                                                   tmp_path: Path) -> None:
+    for i in range(40):
+        _put(clients, location, f"f{i}.bin", os.urandom(256 * 1024))
+    stop = threading.Event()
+    stop.set()  # Ctrl-C came before the first byte
+    result = download_outputs(clients, location, tmp_path / "out", stop=stop)
+    assert result.stopped
+    left = [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert sorted(left) == sorted(p.name for p in result.files)
+    assert not [name for name in left if name.endswith(".part") or ".part." in name]
 
 
 def test_download_of_empty_out_is_empty(clients: AwsClients, location: RunLocation,

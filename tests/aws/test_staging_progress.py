@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.download import download_outputs
 from batchmagic.aws.progress import TransferProgress
-from batchmagic.aws.staging import RunLocation, download_outputs, upload
+from batchmagic.aws.staging import RunLocation, upload
 
 MiB = 1024 * 1024
 

@@ -1,0 +1,121 @@
+"""Downloading a run's ``out/`` into the output directory, file by file.
+
+Batchmagic's own files (result, pulled variables) come back in memory; every other key
+becomes a file, written to a temp file and renamed into place. One bad key never costs the
+others: it is skipped with its reason. A stop event cancels everything at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.destinations import map_outputs
+from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
+from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
+from batchmagic.aws.staging import RunLocation, _failed, _failures, _Listed, _manager, list_objects
+
+
+@dataclass
+class DownloadResult:
+    """What came back from ``out/``: local files written, and batchmagic's own files in memory
+    (``internal``, by key relative to ``out/``, e.g. ``.batchmagic/result.json``)."""
+
+    files: list[Path] = field(default_factory=list)
+    internal: dict[str, bytes] = field(default_factory=dict)
+    bytes: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(key, why) of every output that was not written."""
+    stopped: bool = False
+    """The download was stopped (Ctrl-C) before every file arrived."""
+
+
+
+def download_outputs(
+    clients: AwsClients, location: RunLocation, output_dir: Path, *,
+    progress: ProgressCallback | None = None, stop: threading.Event | None = None,
+) -> DownloadResult:
+    """Download ``out/`` into ``output_dir``; batchmagic's own files are returned in memory.
+
+    ``out/KEY`` -> ``output_dir/KEY``, ``out/.outputs/KEY`` -> ``output_dir/KEY`` (wins over a
+    plain key of the same name), ``out/.batchmagic/NAME`` -> ``result.internal[".batchmagic/NAME"]``
+    (never written to disk). Every file is written to a hidden temp file next to its
+    destination and renamed into place, so a reader never sees half a file.
+
+    Per file: a key that cannot be written (outside ``output_dir``, through a symlink that
+    leads out of it, a name too long, a file where a directory must be, a failed GetObject) is
+    skipped and listed in ``result.skipped`` with the reason; every other file still arrives.
+    Only batchmagic's own files are essential (their failure raises StagingError). When
+    ``stop`` is set, transfers are cancelled at once, no temp file is left, and
+    ``result.stopped`` is True (``files`` lists what had arrived). ``progress`` gets a
+    :class:`TransferProgress` as bytes come in, as :func:`staging.upload`'s does.
+    """
+    objects = list_objects(clients, location.bucket, location.out_prefix)
+    root = Path(os.path.realpath(output_dir))
+    internal, targets, skipped = map_outputs(objects, location.out_prefix, root)
+    wanted = [*internal.values(), *targets.values()]
+    counter = ProgressSubscriber("download", sum(obj.size for obj in wanted), len(wanted),
+                                 progress)
+    result = DownloadResult(skipped=skipped)
+    pending: list[tuple[str, Any]] = []
+    buffers: dict[str, io.BytesIO] = {}
+    renames: list[tuple[str, Path, Path]] = []
+    try:
+        with _manager(clients) as manager:
+            for name, obj in internal.items():
+                buffers[name] = io.BytesIO()
+                pending.append((obj.key, manager.download(location.bucket, obj.key,
+                                                          buffers[name],
+                                                          subscribers=[_Listed(obj), counter])))
+            for dest, obj in targets.items():
+                try:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    result.skipped.append((obj.key, f"cannot create {dest.parent}: "
+                                                     f"{exc.strerror or exc}"))
+                    continue
+                temp = dest.parent / f".{dest.name[:200]}.{uuid.uuid4().hex[:12]}.part"
+                renames.append((obj.key, temp, dest))
+                pending.append((obj.key, manager.download(location.bucket, obj.key, str(temp),
+                                                          subscribers=[_Listed(obj), counter])))
+            failures = _failures(pending, stop)
+        failed = dict(failures)
+        result.stopped = stop is not None and stop.is_set()
+        for key, temp, dest in renames:
+            if key in failed or result.stopped:
+                if key in failed and not result.stopped:
+                    result.skipped.append((key, _reason(failed[key])))
+                continue
+            try:
+                os.replace(temp, dest)
+            except OSError as exc:
+                result.skipped.append((key, f"cannot write {dest}: {exc.strerror or exc}"))
+                continue
+            result.files.append(dest)
+    finally:
+        for _, temp, _ in renames:
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)
+    essential = [(key, error) for key, error in failures
+                 if key in {obj.key for obj in internal.values()}]
+    if essential and not result.stopped:
+        raise _failed("download", essential, location.out_uri, "GetObject") from essential[0][1]
+    result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
+    result.files.sort()
+    result.bytes = sum(obj.size for obj in wanted)
+    return result
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, AWS_EXCEPTIONS):
+        return describe(error, "GetObject")
+    return f"{type(error).__name__}: {error}"

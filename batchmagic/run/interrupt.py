@@ -1,0 +1,41 @@
+"""What a Ctrl-C says: one line naming what was stopped and what was kept.
+
+An interrupt never waits for the job to wind down: TerminateJob is sent (or the download is
+cancelled), the cell returns within about two seconds, and the run's background thread
+finishes on its own - without downloading anything more or binding any variable later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from batchmagic.aws.staging import RunLocation
+
+RETURN_WITHIN_S = 1.5
+"""How long an interrupted cell waits for the run to settle before it returns."""
+
+
+class Interrupted(Protocol):
+    job_id: str
+    job_name: str
+    location: RunLocation
+    files: list[Path]
+
+    @property
+    def status(self) -> str: ...
+
+
+def interrupt_summary(run: Interrupted, *, phase: str) -> str:
+    """The one line of an interrupted run, for the phase it was in."""
+    attach = f"%aws_batch_attach {run.job_id}"
+    where = f"job {run.job_name} ({run.job_id})"
+    if phase == "download":
+        arrived = ", ".join(p.name for p in run.files[:5]) + (
+            f" and {len(run.files) - 5} more" if len(run.files) > 5 else "")
+        return (f"download stopped: {len(run.files)} files arrived"
+                + (f" ({arrived})" if run.files else "")
+                + f", no variables were bound; the rest stays under {run.location.out_uri} - "
+                f"{attach} fetches it")
+    return (f"{where} terminated (was {run.status}); its logs so far are in run.logs, its "
+            f"S3 prefix {run.location.out_uri} is kept - {attach} fetches what it wrote")

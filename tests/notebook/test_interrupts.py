@@ -1,0 +1,61 @@
+"""Ctrl-C in the download phase: stops at once, no partial file, nothing bound later, and the
+line says which files arrived and how to fetch the rest."""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchmagic.aws.clients import AwsClients
+
+MANY_FILES = (
+    "import os\nos.makedirs('big', exist_ok=True)\n"
+    "for i in range(150):\n"
+    "    open(f'big/{i:03}.bin', 'wb').write(os.urandom(512 * 1024))\n"
+    "answer = 42\n"
+)
+
+
+def _interrupt_while_downloading(magics: Any) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        runs = magics.runs
+        if runs and getattr(runs[-1], "_downloading", False):
+            _thread.interrupt_main()
+            return
+        time.sleep(0.005)
+
+
+def test_ctrl_c_during_the_download_stops_it_and_binds_nothing(
+        ip: Any, tmp_path: Path, local_clients: AwsClients) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    watcher = threading.Thread(target=_interrupt_while_downloading, args=(magics,))
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ip.run_cell_magic("aws_batch", "--local --outputs 'big/*' --pull answer --output-dir out",
+                          MANY_FILES)
+    watcher.join()
+    shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
+    assert len(shown) == 1, shown
+    run = magics.runs[-1]
+    assert shown[0].startswith("KeyboardInterrupt: download stopped: "), shown
+    assert f"%aws_batch_attach {run.job_id}" in shown[0]
+    assert run.location.out_uri in shown[0]
+    deadline = time.monotonic() + 30
+    while not run.done:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ip.run_cell("pass")  # where a finished run's variables would be bound
+    assert "answer" not in ip.user_ns
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert not [p for p in written if ".part" in p.name], written
+    assert sorted(written) == sorted(run.files)
+    assert len(run.files) < 150
+    kept = local_clients.s3.list_objects_v2(Bucket=run.location.bucket,
+                                            Prefix=run.location.out_prefix)
+    assert kept["KeyCount"] > 0  # the rest is still there for an attach
