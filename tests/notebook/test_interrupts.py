@@ -17,7 +17,7 @@ MANY_FILES = (
     "import os\nos.makedirs('big', exist_ok=True)\n"
     "for i in range(150):\n"
     "    open(f'big/{i:03}.bin', 'wb').write(os.urandom(512 * 1024))\n"
-    "answer = 42\n"
+    "downloaded_answer = 42\n"
 )
 
 
@@ -34,11 +34,13 @@ def _interrupt_while_downloading(magics: Any) -> None:
 def test_ctrl_c_during_the_download_stops_it_and_binds_nothing(
         ip: Any, tmp_path: Path, local_clients: AwsClients) -> None:
     magics = ip.magics_manager.registry["AwsBatchMagics"]
+    ip.user_ns.pop("downloaded_answer", None)
     watcher = threading.Thread(target=_interrupt_while_downloading, args=(magics,))
     watcher.start()
     with pytest.raises(KeyboardInterrupt) as caught:
-        ip.run_cell_magic("aws_batch", "--local --outputs 'big/*' --pull answer --output-dir out",
-                          MANY_FILES)
+        ip.run_cell_magic(
+            "aws_batch", "--local --outputs 'big/*' --pull downloaded_answer --output-dir out",
+            MANY_FILES)
     watcher.join()
     shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
     assert len(shown) == 1, shown
@@ -51,7 +53,7 @@ def test_ctrl_c_during_the_download_stops_it_and_binds_nothing(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     ip.run_cell("pass")  # where a finished run's variables would be bound
-    assert "answer" not in ip.user_ns
+    assert "downloaded_answer" not in ip.user_ns
     written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert not [p for p in written if ".part" in p.name], written
     assert sorted(written) == sorted(run.files)
