@@ -123,6 +123,9 @@ class Settings:
     spot_queue: str | None = field(
         default=None, metadata={"help": "job queue of the Spot compute environment"}
     )
+    gpu_queue: str | None = field(
+        default=None, metadata={"help": "job queue of the GPU compute environment (--gpu)"}
+    )
     runnable_timeout: int | None = field(
         default=None,
         metadata={"help": "cancel a job that has not started after this many seconds"},

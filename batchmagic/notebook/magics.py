@@ -77,6 +77,7 @@ class AwsBatchMagics(Magics):
     gpu = _setting(Integer, "gpu")
     spot = _setting(Bool, "spot")
     spot_queue = _setting(Unicode, "spot_queue")
+    gpu_queue = _setting(Unicode, "gpu_queue")
     runnable_timeout = _setting(Integer, "runnable_timeout")
     diagnose_after = _setting(Integer, "diagnose_after")
     output_dir = _setting(Unicode, "output_dir")

@@ -36,6 +36,7 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--gpu",), {"type": int, "metavar": "N"}),
     (("--spot",), {"action": "store_true", "default": None}),
     (("--spot-queue",), {"metavar": "QUEUE"}),
+    (("--gpu-queue",), {"metavar": "QUEUE"}),
     (("--runnable-timeout",), {"type": int, "metavar": "SECONDS"}),
     (("--diagnose-after",), {"type": int, "metavar": "SECONDS"}),
     (("--output-dir",), {"metavar": "DIR"}),

@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spot", action="store_true",
                         help="also a Spot compute environment (FARGATE_SPOT, or EC2 Spot) and its "
                              "queue NAME-spot-queue, for %%aws_batch --spot")
+    parser.add_argument("--gpu", action="store_true",
+                        help="also an EC2 compute environment of GPU instances (g4dn, g5) and "
+                             "its queue NAME-gpu-queue, for %%aws_batch --gpu N")
+    parser.add_argument("--secrets-prefix", metavar="PREFIX",
+                        help="let the execution role read Secrets Manager secrets and SSM "
+                             "parameters whose names start with PREFIX (for --secret)")
     add_target_arguments(parser)
     parser.add_argument("--dry-run", action="store_true",
                         help="show what would be created or reused; change nothing")
@@ -43,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = ensure_setup(clients, name=args.name, bucket=args.bucket,
                               platform=args.platform, region=region, dry_run=args.dry_run,
-                              spot=args.spot,
+                              spot=args.spot, secrets_prefix=args.secrets_prefix,
+                              gpu=args.gpu,
                               report=lambda r: print(r.line(), flush=True))
     except BatchMagicError as error:
         print(f"error: {error}", file=sys.stderr)

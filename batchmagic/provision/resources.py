@@ -83,6 +83,10 @@ class Names:
     def spot_queue(self) -> str:
         return f"{self.name}-spot-queue"
 
+    @property
+    def gpu_queue(self) -> str:
+        return f"{self.name}-gpu-queue"
+
     def compute_environment(self, platform: str) -> str:
         return f"{self.name}-{platform}"
 
@@ -193,3 +197,26 @@ def trusted_services(document: Any) -> set[str]:
         service = (statement.get("Principal") or {}).get("Service", [])
         found.update([service] if isinstance(service, str) else service)
     return found
+
+
+SECRETS_POLICY_NAME = "batchmagic-secrets"
+# GPU instance families for `setup --gpu` (AWS Batch picks the size within each family).
+GPU_INSTANCE_TYPES = ("g4dn", "g5")
+
+
+def partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else (
+        "aws-us-gov" if region.startswith("us-gov-") else "aws")
+
+
+def secrets_policy(region: str, account: str, prefix: str) -> dict[str, Any]:
+    """Read access for the execution role to the secrets and parameters under ``prefix`` only:
+    ECS resolves container ``secrets`` with the execution role (Amazon ECS developer guide,
+    "Required IAM permissions for Amazon ECS secrets")."""
+    arn = f"arn:{partition(region)}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"{arn}:secretsmanager:{region}:{account}:secret:{prefix}*"},
+        {"Effect": "Allow", "Action": "ssm:GetParameters",
+         "Resource": f"{arn}:ssm:{region}:{account}:parameter/{prefix.lstrip('/')}*"},
+    ]}

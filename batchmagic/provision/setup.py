@@ -43,7 +43,7 @@ class SetupResult:
     def config_line(self) -> str:
         """The ``%aws_batch_config`` line that sets the same values in a notebook."""
         options = ("region", "endpoint_url", "bucket", "queue", "compute_environment",
-                   "execution_role", "task_role", "platform", "spot_queue", "cpu")
+                   "execution_role", "task_role", "platform", "spot_queue", "gpu_queue", "cpu")
         parts = ["%aws_batch_config"]
         for key in options:
             value = self.settings.get(key)
@@ -64,6 +64,8 @@ def ensure_setup(
     report: Report | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     spot: bool = False,
+    secrets_prefix: str | None = None,
+    gpu: bool = False,
 ) -> SetupResult:
     """Create the missing resources of setup ``name`` and reuse the existing ones.
 
@@ -78,7 +80,7 @@ def ensure_setup(
     context = SetupContext(clients, res.Names(res.check_name(name)), region, dry_run, report,
                            timeout)
     run = _Setup(context)
-    return run.all(bucket, platform, prefix, spot)
+    return run.all(bucket, platform, prefix, spot, secrets_prefix, gpu)
 
 
 class _Setup:
@@ -92,7 +94,8 @@ class _Setup:
         self.network = NetworkSteps(context)
         self.batch = BatchSteps(context)
 
-    def all(self, bucket: str | None, platform: str, prefix: str, spot: bool) -> SetupResult:
+    def all(self, bucket: str | None, platform: str, prefix: str, spot: bool,
+            secrets_prefix: str | None = None, gpu: bool = False) -> SetupResult:
         context, names = self.context, self.context.names
         identity = call("sts:GetCallerIdentity", context.clients.sts.get_caller_identity)
         context.account = str(identity["Account"])
@@ -102,8 +105,10 @@ class _Setup:
         execution_role = self.iam.role("execution role", names.execution_role, res.ECS_TASKS,
                                        res.EXECUTION_POLICY_ARN,
                                        "batchmagic: lets ECS pull images and write job logs")
+        if secrets_prefix:
+            self.iam.secrets_access(names.execution_role, secrets_prefix)
         task_role = self.iam.task_role(bucket, prefix)
-        instance_profile = self.iam.instance_profile() if platform == "ec2" else None
+        instance_profile = self.iam.instance_profile() if platform == "ec2" or gpu else None
         vpc, subnets = self.network.default_network()
         group = self.network.security_group(vpc)
         ce_name = names.compute_environment(platform)
@@ -127,6 +132,13 @@ class _Setup:
                                                       instance_profile, spot=True)
             self.batch.queue(spot_ce, spot_arn, names.spot_queue)
             settings["spot_queue"] = names.spot_queue
+        if gpu:
+            gpu_ce = names.compute_environment("ec2-gpu")
+            gpu_arn = self.batch.compute_environment(gpu_ce, "ec2", subnets, group,
+                                                     instance_profile,
+                                                     instance_types=res.GPU_INSTANCE_TYPES)
+            self.batch.queue(gpu_ce, gpu_arn, names.gpu_queue)
+            settings["gpu_queue"] = names.gpu_queue
         if platform == "ec2":
             # Every container needs a whole vCPU on EC2: the built-in 1 vCPU job is refused.
             settings["cpu"] = str(EC2_MIN_VCPU)

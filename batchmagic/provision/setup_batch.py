@@ -30,7 +30,8 @@ class BatchSteps:
         return dict(found[0]) if found else None
 
     def compute_environment(self, ce_name: str, platform: str, subnets: list[str], group: str,
-                            instance_profile: str | None, spot: bool = False) -> str:
+                            instance_profile: str | None, spot: bool = False,
+                            instance_types: tuple[str, ...] = ("optimal",)) -> str:
         current = self.describe_ce(ce_name)
         if current is not None and current.get("status") != "DELETED":
             if not self.setup.dry_run:
@@ -56,7 +57,7 @@ class BatchSteps:
             "securityGroupIds": [group],
         }
         if platform == "ec2":
-            compute.update(minvCpus=0, desiredvCpus=0, instanceTypes=["optimal"],
+            compute.update(minvCpus=0, desiredvCpus=0, instanceTypes=list(instance_types),
                            instanceRole=instance_profile,
                            allocationStrategy=("SPOT_PRICE_CAPACITY_OPTIMIZED" if spot
                                                else "BEST_FIT_PROGRESSIVE"))

@@ -117,3 +117,13 @@ class IamSteps:
                  InstanceProfileName=profile_name, RoleName=role_name)
         self.setup.emit("instance profile", profile_name, self.setup.new(CREATED), arn)
         return arn
+
+    def secrets_access(self, role_name: str, prefix: str) -> None:
+        """Let the execution role read the secrets and parameters under ``prefix``."""
+        setup = self.setup
+        document = res.secrets_policy(setup.region, setup.account, prefix)
+        if not setup.dry_run:
+            call("iam:PutRolePolicy", setup.clients.iam.put_role_policy, RoleName=role_name,
+                 PolicyName=res.SECRETS_POLICY_NAME, PolicyDocument=json.dumps(document))
+        setup.emit("secrets access", role_name, setup.new(UPDATED), "",
+                   f"GetSecretValue/GetParameters on {prefix}* only")

@@ -12,6 +12,7 @@ CloudWatch are not included.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,3 +220,15 @@ def job_cost(desc: dict[str, Any], seconds: float, region: str, *, spot: bool = 
     if emulated:
         return CostEstimate(cost.usd, f"on Fargate; {cost.basis}")
     return cost
+
+
+_refreshing: set[str] = set()
+
+
+def refresh_prices_in_background(clients: Any, region: str) -> None:
+    """Once per kernel and region, on AWS: the Price List API's figures replace the table's."""
+    if clients.target.emulator or region in _refreshing:
+        return
+    _refreshing.add(region)
+    threading.Thread(target=refresh_prices, args=(clients, region), daemon=True,
+                     name="batchmagic-prices").start()

@@ -16,6 +16,7 @@ from batchmagic.errors import ConfigurationError, SubmissionError
 from batchmagic.jobdef import spec
 from batchmagic.jobdef.limits import check_submission
 from batchmagic.ledger import Ledger, RunRecord
+from batchmagic.run.cost import refresh_prices_in_background
 from batchmagic.run.envcache import stage_environment
 from batchmagic.run.handle import Binder, Run
 from batchmagic.run.manifest import RunManifest, write_manifest
@@ -88,6 +89,8 @@ def complete_settings(prepared: PreparedRun, settings: Settings) -> PreparedRun:
                 "compute environment (FARGATE_SPOT, or EC2 Spot) and its queue, or set "
                 "--spot-queue QUEUE")
         settings = settings.with_values(queue=settings.spot_queue)
+    elif settings.gpu and settings.gpu_queue:
+        settings = settings.with_values(queue=settings.gpu_queue)
     return prepared.with_settings(settings)
 
 
@@ -185,6 +188,7 @@ def launch(
     clock = clock or PhaseClock()
     clients, record = submit_prepared(prepared, target, adjust=adjust, where=where, clock=clock,
                                       show_progress=display.staging)
+    refresh_prices_in_background(clients, target.region)
     if ledger is not None:
         ledger.record(record)
     run = Run(record, clients, display, bind=bind, ledger=ledger, clock=clock)

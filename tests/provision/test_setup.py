@@ -206,3 +206,31 @@ def test_standard_aws_endpoint_url_variable_is_honoured(
     assert settings["endpoint_url"] == emulator_url
     assert settings["bucket"] == f"{name}-123456789012-eu-west-1"
     assert settings["region"] == "eu-west-1"
+
+
+def test_setup_spot_gpu_and_secrets_prefix(clients: AwsClients, name: str, config: Path,
+                                           emulator_url: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["setup", "--name", name, "--endpoint-url", emulator_url, "--spot", "--gpu",
+                 "--secrets-prefix", "team-a/"]) == 0
+    out = capsys.readouterr().out
+    assert f"--spot-queue {name}-spot-queue" in out and f"--gpu-queue {name}-gpu-queue" in out
+    settings = read_settings_file(config)
+    assert (settings["spot_queue"], settings["gpu_queue"]) == (f"{name}-spot-queue",
+                                                               f"{name}-gpu-queue")
+    kinds = {}
+    for queue in (f"{name}-spot-queue", f"{name}-gpu-queue"):
+        (found,) = clients.batch.describe_job_queues(jobQueues=[queue])["jobQueues"]
+        ce = found["computeEnvironmentOrder"][0]["computeEnvironment"]
+        (env,) = clients.batch.describe_compute_environments(
+            computeEnvironments=[ce])["computeEnvironments"]
+        kinds[queue] = env["computeResources"]
+    assert kinds[f"{name}-spot-queue"]["type"] == "FARGATE_SPOT"
+    assert kinds[f"{name}-gpu-queue"]["type"] == "EC2"
+    assert kinds[f"{name}-gpu-queue"]["instanceTypes"] == ["g4dn", "g5"]
+    policy = clients.iam.get_role_policy(RoleName=f"{name}-execution",
+                                         PolicyName="batchmagic-secrets")["PolicyDocument"]
+    resources = [s["Resource"] for s in policy["Statement"]]
+    assert resources == [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-a/*",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/team-a/*"]

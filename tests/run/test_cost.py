@@ -73,3 +73,11 @@ def test_job_size_reads_describe_jobs() -> None:
         "runtimePlatform": {"cpuArchitecture": "ARM64"},
         "ephemeralStorage": {"sizeInGiB": 30}}]}}
     assert JobSize.from_description(desc) == JobSize("fargate", 1.0, 2048, 1792, 30, "arm64", 0)
+
+
+def test_the_price_table_stays_when_the_price_list_api_is_not_reachable(clients: object) -> None:
+    from batchmagic.run.cost import refresh_prices
+
+    before = dict(FARGATE_PRICES)
+    assert refresh_prices(clients, "us-east-1") is False  # the emulator has no Price List API
+    assert before == FARGATE_PRICES
