@@ -44,7 +44,7 @@ def fake_site(root: Path) -> Path:
 
 
 def bench_auto_resolution(bench: Bench) -> None:
-    from batchmagic.run import envs
+    from batchmagic.run import distmap, envs
 
     site = fake_site(Path(tempfile.mkdtemp(dir=bench.root)))
     sys.path.insert(0, str(site))
@@ -52,7 +52,7 @@ def bench_auto_resolution(bench: Bench) -> None:
         request = envs.PackageRequest()
         colds, warms = [], []
         for _ in range(5):
-            envs.module_distributions.cache_clear()
+            distmap.module_distributions.cache_clear()
             start = time.perf_counter()
             packages = envs.resolve_packages(TYPICAL_CELL, request, image="python:3.11",
                                              cwd=bench.root, pushed={}, input_keys=())
@@ -64,7 +64,7 @@ def bench_auto_resolution(bench: Bench) -> None:
         count = len(list(__import__("importlib.metadata").metadata.distributions()))
     finally:
         sys.path.remove(str(site))
-        envs.module_distributions.cache_clear()
+        distmap.module_distributions.cache_clear()
     pinned = sorted(r.split("==")[0] for r in packages.requirements)
     say(f"  {count} distributions in the kernel; resolved {pinned}")
     cold, warm = min(colds), min(warms)

@@ -29,9 +29,9 @@ from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.shown import ShownRuns
 from batchmagic.notebook.timeline_view import timeline_chart_html
+from batchmagic.run.distmap import module_distributions
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.envcache import cache_prefix, list_environments
-from batchmagic.run.envs import module_distributions
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun

@@ -3,7 +3,7 @@ the kernel before anything is uploaded (pure: no AWS).
 
 ``auto`` reads the cell's imports (``ast``) and the modules of the pushed values, maps each
 top-level module to the distribution that provides it in this kernel
-(``importlib.metadata.packages_distributions()``, computed once per kernel) and pins the
+(what ``importlib.metadata.packages_distributions()`` says, read faster: ``distmap``) and pins the
 kernel's version, so the job runs what the notebook ran. Standard-library modules, the
 ``kestra`` stand-in the bootstrap provides and modules staged with ``--inputs`` are skipped;
 packages the image already has are skipped in the job. An import that no installed
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
 import hashlib
 import json
 import re
@@ -34,6 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from batchmagic.errors import ConfigurationError
+from batchmagic.run.distmap import module_distributions
 from batchmagic.run.index_check import check_on_index
 from batchmagic.runtime.versions import manifest as pickle_manifest
 
@@ -152,13 +152,6 @@ def check_conflicts(requirements: Sequence[Requirement]) -> None:
 
 
 # --- auto -------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def module_distributions() -> Mapping[str, list[str]]:
-    """Top-level module -> distributions providing it in this kernel (computed once: it walks
-    every installed distribution's file list)."""
-    return metadata.packages_distributions()
 
 
 def cell_imports(source: str) -> list[str]:

@@ -158,6 +158,20 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _system_tar(arguments: list[str]) -> bool:
+    """Run the system's ``tar`` (GNU or BSD, both know -c/-x/-z/-C); False when there is none or
+    it failed (then tarfile does the work)."""
+    tar = shutil.which("tar")
+    if tar is None:
+        return False
+    try:
+        done = subprocess.run([tar, *arguments], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
 def restore(archive: str, expected_sha256: str, target: str) -> bool:
     """Unpack the cached environment; False (and a line saying why) when it is damaged."""
     started = time.monotonic()
@@ -166,11 +180,14 @@ def restore(archive: str, expected_sha256: str, target: str) -> bool:
         say("the cached environment does not match its lock file (a concurrent rebuild?); "
             "building it again")
         return False
-    with tarfile.open(archive, "r:gz") as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(target, filter="data")
-        else:  # Python < 3.11.4: our own archive, written by our own job
-            tar.extractall(target)
+    # The system's tar (Debian's, in the official images) unpacks thousands of small files
+    # several times faster than tarfile; the checksum above already vouches for the archive.
+    if not _system_tar(["-xzf", archive, "-C", target]):
+        with tarfile.open(archive, "r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(target, filter="data")
+            else:  # Python < 3.11.4: our own archive, written by our own job
+                tar.extractall(target)
     os.remove(archive)  # the work dir is the user's: keep only what they staged
     say(f"environment restored from the cache ({size / 1e6:.1f} MB) in "
         f"{time.monotonic() - started:.1f} s")
@@ -285,9 +302,11 @@ def pack(target: str, internal: str, spec: dict[str, Any], installer: str) -> No
     os.makedirs(out_dir, exist_ok=True)
     archive = os.path.join(out_dir, BUILD_ARCHIVE)
     partial = archive + ".partial"
-    with tarfile.open(partial, "w:gz", compresslevel=3) as tar:
-        for entry in sorted(os.listdir(target)):
-            tar.add(os.path.join(target, entry), arcname=entry)
+    entries = sorted(os.listdir(target))
+    if not _system_tar(["-czf", partial, "-C", target, "--", *entries]):
+        with tarfile.open(partial, "w:gz", compresslevel=3) as tar:
+            for entry in entries:
+                tar.add(os.path.join(target, entry), arcname=entry)
     os.replace(partial, archive)
     size = os.path.getsize(archive)
     lock = {

@@ -16,7 +16,7 @@ import pytest
 from batchmagic import JobFailedError
 from batchmagic.aws.clients import AwsClients
 from batchmagic.errors import ConfigurationError
-from batchmagic.run import envs
+from batchmagic.run import distmap
 from batchmagic.run.envcache import cache_prefix, list_environments
 
 COW = "import cowsay\nprint(cowsay.get_output_string('cow', 'moo from the job'))\n"
@@ -38,10 +38,10 @@ def cowsay_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cowsay_in_kernel(cowsay_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The kernel has cowsay installed (on its sys.path, found by importlib.metadata)."""
     monkeypatch.syspath_prepend(str(cowsay_dir))
-    envs.module_distributions.cache_clear()
+    distmap.module_distributions.cache_clear()
     importlib.invalidate_caches()
     yield
-    envs.module_distributions.cache_clear()
+    distmap.module_distributions.cache_clear()
 
 
 def run_cell(ip: Any, line: str, cell: str = COW) -> Any:

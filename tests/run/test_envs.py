@@ -146,3 +146,18 @@ def test_a_misspelled_package_or_missing_version_is_refused_before_upload(
     with pytest.raises(ConfigurationError, match=r"no such version of cowsay .*available: .*6\.1"):
         plan_packages("", PackageRequest(pip=("cowsay==99.0",)), image=IMAGE, cwd=tmp_path,
                       pushed={}, pulled=(), input_keys=())
+
+
+def test_the_module_map_agrees_with_importlib_metadata() -> None:
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    from batchmagic.run.distmap import module_distributions
+
+    module_distributions.cache_clear()
+    ours = module_distributions()
+    reference = metadata.packages_distributions()
+    for module, names in reference.items():
+        assert module in ours, module
+        assert canonicalize_name(ours[module][0]) in {canonicalize_name(n) for n in names}
