@@ -49,3 +49,10 @@ class JobFailedError(BatchMagicError):
     def __init__(self, message: str, run: object = None) -> None:
         super().__init__(message)
         self.run = run
+
+
+def interrupted(message: str) -> KeyboardInterrupt:
+    """A KeyboardInterrupt that IPython reports as one line, not a traceback through batchmagic."""
+    error = KeyboardInterrupt(message)
+    error._render_traceback_ = lambda: [f"KeyboardInterrupt: {message}"]  # type: ignore[attr-defined]
+    return error

@@ -17,6 +17,10 @@ from batchmagic.settings import LOG_GROUP
 
 OnContainerLines = Callable[[str, list[LogLine]], None]
 
+# A run's status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come
+# through the live tail, and the bootstrap's last line wakes the poll for the job's end.
+FOLLOW_PACING = Backoff(first=0.1, most=15.0, factor=1.5)
+
 
 class LiveJobWatcher:
     """Follows a job's container logs, fed with the job's snapshots: every container's stream

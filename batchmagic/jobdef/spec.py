@@ -321,32 +321,3 @@ def submit_payload(
     if spec.timeout is not None:
         payload["timeout"] = {"attemptDurationSeconds": spec.timeout}
     return payload
-
-
-# --- display -----------------------------------------------------------------------------------
-
-
-def container_graph(spec: JobSpec) -> str:
-    """A short text of the three containers, their images, sizes and dependsOn (--dry-run)."""
-    sizes = spec.sizes
-    rows = [
-        (STAGE_IN, spec.sidecar_image, "-", "copy inputs s3 -> /work"),
-        (MAIN, spec.image, f"{STAGE_IN} SUCCESS", "run the cell"),
-        (STAGE_OUT, spec.sidecar_image, f"{MAIN} COMPLETE", "copy results /work -> s3 (essential)"),
-    ]
-    lines = [
-        f"AWS Batch job on {spec.platform.upper()} ({spec.region}): "
-        f"{_fmt(spec.cpu)} vCPU, {spec.memory} MiB in total"
-    ]
-    for name, image, depends, role in rows:
-        vcpu, memory = sizes[name]
-        lines.append(
-            f"  {name:<9} {image}\n"
-            f"  {'':<9} {vcpu} vCPU, {memory} MiB; after: {depends}; {role}"
-        )
-    lines.append(f"  shared volume '{VOLUME_NAME}' mounted at {WORK_DIR} in all three")
-    return "\n".join(lines)
-
-
-def _fmt(cpu: float) -> str:
-    return f"{cpu:g}"

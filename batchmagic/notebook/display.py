@@ -341,17 +341,3 @@ def make_display(mode: str = "auto", log_tail: int = DEFAULT_LOG_TAIL) -> RunDis
     if mode == "widget" or (mode == "auto" and widgets_available()):
         return WidgetDisplay(log_tail)
     return TextDisplay()
-
-
-class Rendered:
-    """A result shown as HTML in Jupyter and as text elsewhere (e.g. the doctor's table)."""
-
-    def __init__(self, text: str, html_text: str) -> None:
-        self.text = text
-        self.html = html_text
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        return self.html

@@ -127,3 +127,17 @@ def summary_lines(run: Run) -> list[str]:
     if run.pulled:
         lines.append("pulled: " + ", ".join(sorted(run.pulled)))
     return lines
+
+
+class Rendered:
+    """A result shown as HTML in Jupyter and as text elsewhere (e.g. the doctor's table)."""
+
+    def __init__(self, text: str, html_text: str) -> None:
+        self.text = text
+        self.html = html_text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return self.html

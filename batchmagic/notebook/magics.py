@@ -20,7 +20,8 @@ from batchmagic.ledger import Ledger
 from batchmagic.notebook import mapoptions as mapopts
 from batchmagic.notebook import options as opts
 from batchmagic.notebook.attach import find_record
-from batchmagic.notebook.display import Rendered, make_display
+from batchmagic.notebook.display import make_display
+from batchmagic.notebook.doctor import doctor_table
 from batchmagic.notebook.envs_table import EnvironmentsTable
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
@@ -336,18 +337,9 @@ class AwsBatchMagics(Magics):
         """Check the configured AWS setup (credentials, bucket, roles, compute environment,
         queue, sizes, log group) and show a pass/fail table with the fix for each failure;
         ``--submit-test-job`` then runs a tiny job through every step a cell takes."""
-        from batchmagic.provision.doctor import run_doctor
-        from batchmagic.provision.report import render_checks_html, render_checks_text
-        from batchmagic.provision.testjob import submit_test_job
-
         args = parse_line(self.aws_batch_doctor, line)
         settings, _ = self.effective_settings(opts.setting_values(args))
-        target, settings = resolve_target(settings)
-        checks = run_doctor(AwsClients.shared(target), settings)
-        if args.submit_test_job:
-            checks += submit_test_job(AwsClients.shared(target), settings, report=lambda step: (
-                print(f"{step.status}  {step.check}: {step.detail}", flush=True)))
-        return Rendered(render_checks_text(checks), render_checks_html(checks))
+        return doctor_table(settings, submit_test_job=args.submit_test_job)
 
 
 def register(shell: Any) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 
 from batchmagic.notebook.display import widgets_available
 from batchmagic.notebook.format import format_elapsed
-from batchmagic.run.maprun import ChildView, MapDisplay, MapRun
+from batchmagic.run.mapchildren import ChildView
+from batchmagic.run.maprun import MapRun
+from batchmagic.run.view import MapDisplay
 
 GRID_BUTTONS_UP_TO = 400  # children; beyond that the grid is drawn as coloured squares only
 LOG_TAIL = 200

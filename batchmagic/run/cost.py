@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+from batchmagic.aws.clients import AwsTarget
+from batchmagic.aws.job import JobSnapshot
 from batchmagic.jobdef.layout import MAIN
 from batchmagic.jobdef.sizes import FARGATE_MEMORY
 
@@ -205,6 +208,17 @@ class JobSize:
         arch = ((tasks[0].get("runtimePlatform") or {}).get("cpuArchitecture") or "X86_64")
         return cls("ec2" if "EC2" in platforms else "fargate", cpu, memory, main_memory,
                    storage, "arm64" if arch.upper() == "ARM64" else "x86_64", gpus)
+
+
+def snapshot_cost(snapshot: JobSnapshot | None, target: AwsTarget, *,
+                  spot: bool = False) -> CostEstimate | None:
+    """A job's estimated cost so far at list price (on the emulator: what it would cost on
+    Fargate); None before it started."""
+    if snapshot is None or snapshot.started_at is None:
+        return None
+    end = snapshot.stopped_at or datetime.now(timezone.utc)
+    seconds = (end - snapshot.started_at).total_seconds()
+    return job_cost(snapshot.raw, seconds, target.region, spot=spot, emulated=target.emulator)
 
 
 def job_cost(desc: dict[str, Any], seconds: float, region: str, *, spot: bool = False,

@@ -10,6 +10,7 @@ import botocore.session
 from botocore.validate import ParamValidator
 
 from batchmagic.jobdef import spec
+from batchmagic.jobdef.describe import container_graph
 from batchmagic.run.prepare import PreparedRun
 from batchmagic.run.submit import submission
 
@@ -57,7 +58,7 @@ def dry_run_report(prepared: PreparedRun) -> str:
     sections = [
         "Dry run: nothing was uploaded or submitted. Both requests validate against botocore's "
         "Batch model.",
-        "== container graph ==\n" + spec.container_graph(prepared.job_spec),
+        "== container graph ==\n" + container_graph(prepared.job_spec),
         "== RegisterJobDefinition (registered once, reused while unchanged) ==\n"
         + json.dumps(mask_secrets(definition_payload), indent=2),
         "== SubmitJob ==\n" + json.dumps(mask_secrets(submit), indent=2),

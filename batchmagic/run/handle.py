@@ -10,24 +10,23 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.download import download_outputs
-from batchmagic.aws.follow import LiveJobWatcher, follow_logs
+from batchmagic.aws.follow import FOLLOW_PACING, LiveJobWatcher, follow_logs
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.aws.progress import ProgressMeter
 from batchmagic.aws.staging import RunLocation, delete_prefix
-from batchmagic.errors import BatchMagicError, JobFailedError
+from batchmagic.errors import BatchMagicError, interrupted
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
-from batchmagic.run.cost import CostEstimate, Usage, job_cost
+from batchmagic.run.cost import CostEstimate, Usage, snapshot_cost
 from batchmagic.run.diagnosis import Diagnosis
 from batchmagic.run.envcache import store_built_environment
+from batchmagic.run.failure import failure
 from batchmagic.run.interrupt import RETURN_WITHIN_S, interrupt_summary
 from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
@@ -38,22 +37,11 @@ from batchmagic.run.outputs import (
     unmatched_patterns,
 )
 from batchmagic.run.startwatch import StartWatch
-from batchmagic.run.timeline import JobTimes, PhaseClock, Timeline, build_timeline
+from batchmagic.run.timeline import JobTimes, PhaseClock, Timeline
 from batchmagic.run.view import RunDisplay, wait_flushing
 from batchmagic.settings import LOG_GROUP
 
 Binder = Callable[[dict[str, Any]], None]
-
-# Status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come through
-# the live tail, and the bootstrap's last line wakes the poll for the job's end.
-FOLLOW_PACING = Backoff(first=0.1, most=15.0, factor=1.5)
-
-
-def interrupted(message: str) -> KeyboardInterrupt:
-    """A KeyboardInterrupt that IPython reports as one line, not a traceback through batchmagic."""
-    error = KeyboardInterrupt(message)
-    error._render_traceback_ = lambda: [f"KeyboardInterrupt: {message}"]  # type: ignore[attr-defined]
-    return error
 
 
 class Run:
@@ -141,13 +129,7 @@ class Run:
     def cost(self) -> CostEstimate | None:
         """The run's estimated cost at list price (on the emulator: what it would cost on
         Fargate), once the job has started."""
-        snapshot = self.snapshot
-        if snapshot is None or snapshot.started_at is None:
-            return None
-        end = snapshot.stopped_at or datetime.now(timezone.utc)
-        seconds = (end - snapshot.started_at).total_seconds()
-        return job_cost(snapshot.raw, seconds, self.clients.target.region, spot=self.spot,
-                        emulated=self.clients.target.emulator)
+        return snapshot_cost(self.snapshot, self.clients.target, spot=self.spot)
 
     @property
     def cost_usd(self) -> float | None:
@@ -189,17 +171,9 @@ class Run:
         """The run's phases in order (prepare, upload, submit, queue, stage-in, main, stage-out,
         download, cleanup), each with ``.name``, ``.start`` and ``.duration``; while the run is
         going, the last one is the current phase so far. See :mod:`batchmagic.run.timeline`."""
-        snap = self.snapshot
-        cell = self.cell_result
-        span = self._main_span
-        times = JobTimes(
-            created=snap.created_at.timestamp() if snap and snap.created_at else None,
-            started=snap.started_at.timestamp() if snap and snap.started_at else None,
-            main_started=cell.started_at or (span[0] if span else None),
-            main_ended=cell.ended_at or (span[1] if span else None),
-        )
-        end = self._clock.ended
-        return build_timeline(self._clock.marks, times, self._clock.now() if end is None else end)
+        cell, span = self.cell_result, self._main_span or (None, None)
+        return self._clock.timeline(JobTimes.of(self.snapshot, cell.started_at or span[0],
+                                                cell.ended_at or span[1]))
 
     def elapsed(self) -> float:
         return (self._ended or time.time()) - self._started
@@ -365,45 +339,9 @@ class Run:
         self.warnings += self.cell_result.link_warnings()
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
-        self.error = self._failure(snapshot)
+        self.error = failure(self, snapshot, self._start_watch)
         if self.error is None:
             output_dir = Path(self.record.output_dir)
             self.warnings += unmatched_patterns(self.record.outputs, output_dir, self.files)
         for warning in self.warnings:
             self._display.note(f"warning: {warning}")
-
-    def _failure(self, snapshot: JobSnapshot) -> JobFailedError | None:
-        where = f"job {self.job_name} ({self.job_id})"
-        watch = self._start_watch
-        if watch is not None and watch.timed_out:
-            return JobFailedError(
-                f"{where} did not start within {watch.runnable_timeout:g} s and was cancelled: "
-                f"{self.diagnosis or 'no cause found'}", self)
-        cell = self.cell_result
-        if cell.exception_type in layout.SETUP_ERROR_TYPES:
-            return JobFailedError(
-                f"the job's setup failed, the cell did not run: {cell.exception_message}; "
-                f"{where}", self)
-        if cell.exception_type:
-            return JobFailedError(
-                f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "
-                f"main exited {self.exit_code}; {where}", self)
-        if snapshot.status is JobStatus.FAILED or (self.exit_code not in (0, None)):
-            parts = [f"{c.name}: exit {c.exit_code}" + (f" ({c.reason})" if c.reason else "")
-                     for c in snapshot.containers]
-            return JobFailedError(
-                f"{where} {snapshot.status.value}: {snapshot.status_reason or 'no reason given'}"
-                f" [{'; '.join(parts)}]", self)
-        if self.exit_code is None:
-            return JobFailedError(f"{where}: the main container never ran", self)
-        if cell.ok is None:
-            return JobFailedError(
-                f"{where}: no results under {self.location.out_uri} - already collected by "
-                "an earlier run or attach (the prefix is deleted unless --keep)", self)
-        missing = [n for n in self.record.pull if n not in self.pulled]
-        if missing:
-            detail = "; ".join(f"{n}: {r}" for n, r in cell.unpicklable_pull.items())
-            return JobFailedError(
-                f"--pull: the cell did not leave {', '.join(missing)}"
-                + (f" ({detail})" if detail else "") + f"; {where}", self)
-        return None

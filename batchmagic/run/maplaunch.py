@@ -14,9 +14,10 @@ from batchmagic.run.fanout import (
     map_environment,
     with_map_blob,
 )
-from batchmagic.run.maprun import Binder, MapDisplay, MapRun
+from batchmagic.run.maprun import Binder, MapRun
 from batchmagic.run.prepare import PreparedRun
 from batchmagic.run.submit import submit_prepared
+from batchmagic.run.view import MapDisplay
 
 Retry = Callable[[MapRun, list[int]], MapRun]
 

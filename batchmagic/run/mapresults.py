@@ -9,6 +9,8 @@ reading any log.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import RunLocation, list_keys
 from batchmagic.errors import AwsError
 from batchmagic.jobdef import layout
-from batchmagic.run.fanout import MAP_DIR
+from batchmagic.run.fanout import MAP_DIR, MapPlan
 from batchmagic.run.outputs import CellResult, load_pulled, parse_protocol_line
 from batchmagic.settings import LOG_GROUP
 
@@ -67,6 +69,20 @@ def _get(clients: AwsClients, bucket: str, key: str) -> bytes | None:
             return None
         raise
     return body
+
+
+FETCH_WORKERS = 16  # concurrent GetObjects of item results (the S3 client pools 32)
+
+
+def fetch_items(clients: AwsClients, run: RunLocation, wanted: list[tuple[int, str | None]],
+                store: Callable[[int, ItemResult], None]) -> None:
+    """Fetch the items ``(position, child's failure reason or None)``, several at a time;
+    ``store(position, item)`` gets each one as it comes."""
+    def fetch(job: tuple[int, str | None]) -> None:
+        store(job[0], fetch_item(clients, run, *job))
+
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        list(pool.map(fetch, wanted))
 
 
 def fetch_item(clients: AwsClients, run: RunLocation, index: int,
@@ -156,3 +172,22 @@ def child_log_lines(clients: AwsClients, child_id: str, container: str = layout.
             break
         token = page["nextForwardToken"]
     return lines[:limit]
+
+
+def failure_message(failed: dict[int, str], succeeded: int, plan: MapPlan,
+                    where: str) -> str | None:
+    """Why a map run fails (its items failed beyond --min-success), or None when it does not."""
+    if not failed or plan.options.on_error == "collect":
+        return None
+    share = succeeded / max(1, plan.count)
+    minimum = plan.options.min_success
+    if minimum is not None and share >= minimum:
+        return None
+    lines = [f"  item {index}: {error}" for index, error in list(failed.items())[:10]]
+    more = len(failed) - len(lines)
+    if more > 0:
+        lines.append(f"  … and {more} more (run.failed)")
+    needed = f" (needed {minimum:.0%})" if minimum is not None else ""
+    return (f"{len(failed)} of {plan.count} items failed, {share:.0%} succeeded{needed}; "
+            f"{where}. The successes are kept: run.results, run.failed, run.retry_failed()\n"
+            + "\n".join(lines))

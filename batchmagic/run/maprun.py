@@ -12,86 +12,44 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.describer import JobDescriber
-from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.job import TERMINAL_STATUSES, JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
 from batchmagic.errors import BatchMagicError, JobFailedError
-from batchmagic.jobdef.layout import MAIN
 from batchmagic.ledger import Ledger, RunRecord
-from batchmagic.run.cost import CostEstimate, job_cost
+from batchmagic.run.cost import CostEstimate
 from batchmagic.run.envcache import store_built_environment
 from batchmagic.run.fanout import MapPlan
+from batchmagic.run.mapchildren import (
+    ChildView,
+    apply_description,
+    children_cost,
+    describe_parent,
+    ended_children,
+)
 from batchmagic.run.mapresults import (
     ItemResult,
     MapFailure,
     child_log_lines,
     download_items,
-    fetch_item,
+    failure_message,
+    fetch_items,
     files_by_item,
     names_collide,
 )
+from batchmagic.run.view import MapDisplay
 
 Binder = Callable[[dict[str, Any]], None]
-STATES = tuple(status.value for status in JobStatus)
 FAILED_LOG_LINES = 20  # of each failed item's child, shown automatically
-FETCH_WORKERS = 16  # concurrent GetObjects of item results (the S3 client pools 32)
-
-
-class MapDisplay(Protocol):
-    """Receives a map run's events (the notebook layer implements it)."""
-
-    def attach(self, run: MapRun) -> None: ...
-    def progress(self, run: MapRun) -> None: ...
-    def note(self, text: str) -> None: ...
-    def finished(self, run: MapRun) -> None: ...
-    def flush(self) -> None: ...
 
 
 class MapFailedError(JobFailedError):
     """Raised by a --map run whose items failed (beyond --min-success). ``.run`` keeps every
     success: ``err.run.results``, ``err.run.retry_failed()``."""
-
-
-@dataclass
-class ChildView:
-    """One array child, Run-like: ``status``, ``exit_code``, ``reason``, ``logs``."""
-
-    index: int
-    job_id: str
-    items: range
-    clients: AwsClients
-    status: str = "SUBMITTED"
-    exit_code: int | None = None
-    reason: str | None = None
-    started_ms: int | None = None
-    stopped_ms: int | None = None
-    _logs: list[str] | None = field(default=None, repr=False)
-
-    @property
-    def seconds(self) -> float:
-        """How long the child ran (what it is billed for)."""
-        if self.started_ms is None or self.stopped_ms is None:
-            return 0.0
-        return max(0.0, (self.stopped_ms - self.started_ms) / 1000)
-
-    @property
-    def logs(self) -> list[str]:
-        """The main container's log lines (read once, when first asked for after the end)."""
-        if self._logs is None or self.status not in TERMINAL_STATUSES:
-            self._logs = child_log_lines(self.clients, self.job_id)
-        return self._logs
-
-    def log_text(self, container: str = MAIN) -> str:
-        return "\n".join(self.logs if container == MAIN
-                         else child_log_lines(self.clients, self.job_id, container))
 
 
 class MapRun:
@@ -275,25 +233,12 @@ class MapRun:
         self.bind_results()
 
     # --- the background follower -------------------------------------------------------------
-    def _describe(self) -> dict[str, Any]:
-        with aws_errors(f"DescribeJobs {self.job_id}"):
-            job = JobDescriber.of(self.clients).describe(self.job_id)
-        if job is None:
-            raise BatchMagicError(f"array job {self.job_id} not found")
-        return job
-
     @property
     def cost(self) -> CostEstimate | None:
         """Every child's run time at the job's size, at list price (see ``Run.cost``)."""
         if self._description is None:
             return None
-        seconds = sum(child.seconds for child in self.children)
-        if seconds <= 0:
-            return None
-        # Each child is billed with its own one-minute minimum on Fargate.
-        billed = sum(max(child.seconds, 60.0) for child in self.children if child.seconds)
-        return job_cost(self._description, billed, self.clients.target.region,
-                        emulated=self.clients.target.emulator)
+        return children_cost(self._description, self.children, self.clients.target)
 
     @property
     def cost_usd(self) -> float | None:
@@ -308,52 +253,18 @@ class MapRun:
         self.status = job["status"]
         self.counts = {k: v for k, v in counts.items() if v}
         if self.plan.children == 1:
-            self._update_child(0, job)
+            apply_description(self.children[0], job)
         return changed
 
-    def _update_child(self, index: int, job: dict[str, Any]) -> None:
-        child = self.children[index]
-        child.status = job["status"]
-        child.started_ms, child.stopped_ms = job.get("startedAt"), job.get("stoppedAt")
-        containers = (job.get("ecsProperties") or {}).get("taskProperties", [{}])[0].get(
-            "containers", [])
-        main = next((c for c in containers if c.get("name") == MAIN), None)
-        container = job.get("container") or {}
-        child.exit_code = (main or {}).get("exitCode", container.get("exitCode"))
-        child.reason = (main or {}).get("reason") or job.get("statusReason")
-
     def _refresh_children(self, previous: dict[str, int]) -> None:
-        """List the children of each state whose count changed (ListJobs, all pages), then
-        collect the items of children that have just ended."""
+        """Update the children whose state changed, then collect the items of the children
+        that have just ended."""
         if self.plan.children == 1:
             if self.status in TERMINAL_STATUSES:
                 self._collect_items([self.children[0]])
             return
-        paginator = self.clients.batch.get_paginator("list_jobs")
-        states = [s for s in STATES if self.counts.get(s, 0) != previous.get(s, 0)
-                  and self.counts.get(s, 0)]
-        ended: list[ChildView] = []
-        for state in states:
-            for page in paginator.paginate(arrayJobId=self.job_id, jobStatus=state):
-                for summary in page["jobSummaryList"]:
-                    child = self._child_summary(summary)
-                    if child is not None:
-                        ended.append(child)
-        self._collect_items(ended)
-
-    def _child_summary(self, summary: dict[str, Any]) -> ChildView | None:
-        """Update a child from its ListJobs summary; the child when it has just ended."""
-        index = (summary.get("arrayProperties") or {}).get("index")
-        if index is None or not 0 <= index < len(self.children):
-            return None
-        child = self.children[index]
-        if child.status in TERMINAL_STATUSES:
-            return None
-        child.status = summary["status"]
-        child.started_ms, child.stopped_ms = summary.get("startedAt"), summary.get("stoppedAt")
-        child.reason = summary.get("statusReason")
-        child.exit_code = (summary.get("container") or {}).get("exitCode")
-        return child if child.status in TERMINAL_STATUSES else None
+        self._collect_items(ended_children(self.clients, self.job_id, self.children,
+                                           self.counts, previous))
 
     def _collect_items(self, children: list[ChildView]) -> None:
         """Read the results of the items of ``children`` from S3, several at a time."""
@@ -363,14 +274,12 @@ class MapRun:
         if not wanted:
             return
 
-        def fetch(job: tuple[int, str | None]) -> None:
-            item = fetch_item(self.clients, self.location, *job)
+        def store(position: int, item: ItemResult) -> None:
             with self._changed:
-                self.items[job[0]] = item
+                self.items[position] = item
                 self._changed.notify_all()
 
-        with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-            list(pool.map(fetch, wanted))
+        fetch_items(self.clients, self.location, wanted, store)
 
     def _follow(self) -> None:
         try:
@@ -379,7 +288,7 @@ class MapRun:
             delay = backoff.first
             while True:
                 previous = dict(self.counts)
-                if self._apply(self._describe()):
+                if self._apply(describe_parent(self.clients, self.job_id)):
                     self._refresh_children(previous)
                     self._display.progress(self)
                     delay = backoff.first
@@ -436,19 +345,6 @@ class MapRun:
                         for name in self.record.pull})
 
     def _outcome_error(self) -> BatchMagicError | None:
-        failed = self.failed
-        if not failed or self.plan.options.on_error == "collect":
-            return None
-        share = self.succeeded / max(1, self.plan.count)
-        minimum = self.plan.options.min_success
-        if minimum is not None and share >= minimum:
-            return None
-        lines = [f"  item {index}: {error}" for index, error in list(failed.items())[:10]]
-        more = len(failed) - len(lines)
-        if more > 0:
-            lines.append(f"  … and {more} more (run.failed)")
-        needed = f" (needed {minimum:.0%})" if minimum is not None else ""
-        return MapFailedError(
-            f"{len(failed)} of {self.plan.count} items failed, {share:.0%} succeeded{needed}; "
-            f"array job {self.job_name} ({self.job_id}). The successes are kept: "
-            "run.results, run.failed, run.retry_failed()\n" + "\n".join(lines), self)
+        message = failure_message(self.failed, self.succeeded, self.plan,
+                                  f"array job {self.job_name} ({self.job_id})")
+        return None if message is None else MapFailedError(message, self)

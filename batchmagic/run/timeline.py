@@ -37,6 +37,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from batchmagic.aws.job import JobSnapshot
+
 PHASES = ("prepare", "upload", "submit", "queue", "stage-in", "main", "stage-out", "download",
           "cleanup")
 # Where each phase's start comes from: the kernel's clock, or the job's (Batch, containers).
@@ -169,6 +171,11 @@ class PhaseClock:
     def ended(self) -> float | None:
         return self._ended
 
+    def timeline(self, job: JobTimes) -> Timeline:
+        """The phases so far: these marks with the job's own times, up to the end (or now)."""
+        end = self._ended
+        return build_timeline(self.marks, job, self.now() if end is None else end)
+
 
 @dataclass(frozen=True)
 class JobTimes:
@@ -178,6 +185,15 @@ class JobTimes:
     started: float | None = None
     main_started: float | None = None
     main_ended: float | None = None
+
+    @classmethod
+    def of(cls, snapshot: JobSnapshot | None, main_started: float | None,
+           main_ended: float | None) -> JobTimes:
+        """The job's times from its latest snapshot, and main's from the cell or its log."""
+        created = snapshot.created_at if snapshot is not None else None
+        started = snapshot.started_at if snapshot is not None else None
+        return cls(created.timestamp() if created else None,
+                   started.timestamp() if started else None, main_started, main_ended)
 
 
 def build_timeline(marks: Mapping[str, float], job: JobTimes, end: float) -> Timeline:

@@ -14,6 +14,7 @@ from batchmagic.aws.progress import TransferProgress
 
 if TYPE_CHECKING:
     from batchmagic.run.handle import Run
+    from batchmagic.run.maprun import MapRun
 
 
 class RunDisplay(Protocol):
@@ -41,3 +42,13 @@ def wait_flushing(done: threading.Event, display: RunDisplay, timeout: float | N
             return False
     display.flush()
     return True
+
+
+class MapDisplay(Protocol):
+    """Receives a map run's events (the notebook layer implements it)."""
+
+    def attach(self, run: MapRun) -> None: ...
+    def progress(self, run: MapRun) -> None: ...
+    def note(self, text: str) -> None: ...
+    def finished(self, run: MapRun) -> None: ...
+    def flush(self) -> None: ...

@@ -70,51 +70,6 @@ class _NullWriter:
         return len(data)
 
 
-class OutputScanner:
-    """Wraps ``sys.stdout``: passes everything through and collects ``::{"outputs": …}::`` lines.
-
-    This catches outputs sent by the real ``kestra`` package or printed by hand, not only by the
-    stand-in. Whatever it does not define (``buffer``, ``fileno``, ``encoding``…) comes from the
-    wrapped stream.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self._partial = ""
-        self.outputs: dict[str, Any] = {}
-
-    def write(self, text: str) -> int:
-        written = self.stream.write(text)
-        self._partial += text
-        if "\n" in self._partial:
-            *lines, self._partial = self._partial.split("\n")
-            for line in lines:
-                self._scan(line)
-        return written if isinstance(written, int) else len(text)
-
-    def _scan(self, line: str) -> None:
-        line = line.strip()
-        if not (line.startswith("::{") and line.endswith("}::")):
-            return
-        try:
-            message = json.loads(line[2:-2])
-        except ValueError:
-            return
-        if isinstance(message, dict) and isinstance(message.get("outputs"), dict):
-            self.outputs.update(message["outputs"])
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self._partial:
-            self._scan(self._partial)
-            self._partial = ""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
 DONE_LINE = '::{"batchmagic": {"done": true}}::'
 
 # The work dir's path in the job definition. Where the volume is mounted elsewhere (the embedded
@@ -326,15 +281,6 @@ def _ignore_sigterm() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
-    outputs = dict(scanner.outputs)
-    standin = sys.modules.get("kestra")
-    collected = getattr(standin, "_collected", None)
-    if getattr(standin, "BATCHMAGIC_STANDIN", False) and isinstance(collected, dict):
-        outputs.update(collected)
-    return outputs
-
-
 def measure_usage(started: float) -> dict[str, float]:
     """Peak memory and CPU time of the cell (this process and the processes it waited for)."""
     wall = time.monotonic() - started
@@ -364,7 +310,7 @@ def main() -> int:
         return int(mapchild.main())
     run = Run()
     shaping = progress_lines.Shaping()  # \r progress bars become "replace" lines
-    scanner = OutputScanner(sys.stdout)
+    scanner = progress_lines.OutputScanner(sys.stdout)
     sys.stdout = scanner
     try:
         run.prepare()
@@ -385,7 +331,7 @@ def main() -> int:
     except BaseException as error:  # e.g. disk full: report it, still write the result
         if run.ok:
             run.record_exception(error)
-    run.write_result(collected_outputs(scanner))
+    run.write_result(progress_lines.collected_outputs(scanner))
     sys.stderr.flush()
     # The last line: tells the kernel (which hides protocol lines) that the cell is done, so it
     # looks for the job's end now rather than at its next, slower status poll.

@@ -102,7 +102,7 @@ def run_item(index: int, item: Any, source: str | None, as_name: str,
     run = ItemRun(index, source)
     os.makedirs(run.results_dir, exist_ok=True)
     before = _snapshot(run.workdir)
-    scanner = bootstrap.OutputScanner(sys.stdout)
+    scanner = bootstrap.progress_lines.OutputScanner(sys.stdout)
     sys.stdout = scanner
     stopped: BaseException | None = None
     try:
@@ -123,7 +123,7 @@ def run_item(index: int, item: Any, source: str | None, as_name: str,
     except Exception as error:
         if run.ok:
             run.record_exception(error)
-    run.write_result(bootstrap.collected_outputs(scanner))
+    run.write_result(bootstrap.progress_lines.collected_outputs(scanner))
     collect_outputs(run.workdir, before, run.item_dir, patterns)
     status = "succeeded" if run.ok else f"failed ({run.exception_type})"
     print(f"batchmagic: item {index} {status}", file=sys.stderr, flush=True)

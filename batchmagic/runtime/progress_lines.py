@@ -8,11 +8,15 @@ and each later state as a line that *starts* with ``\\r`` — which batchmagic's
 "replace the previous line". At most one state per ``interval`` (0.25 s: 4 a second) per stream
 is written; the latest state always is (by a small ticker thread), and so is the final one.
 
+:class:`OutputScanner` wraps the same stream to collect the ``::{"outputs": …}::`` lines the
+cell prints (Kestra's protocol).
+
 Standard library only, Python 3.8+: shipped into the job's main container next to bootstrap.py.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
@@ -166,3 +170,58 @@ class Shaping:
             sys.stdout = self._real[0]
         if sys.stderr is self.stderr:
             sys.stderr = self._real[1]
+
+
+class OutputScanner:
+    """Wraps ``sys.stdout``: passes everything through and collects ``::{"outputs": …}::`` lines.
+
+    This catches outputs sent by the real ``kestra`` package or printed by hand, not only by the
+    stand-in. Whatever it does not define (``buffer``, ``fileno``, ``encoding``…) comes from the
+    wrapped stream.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._partial = ""
+        self.outputs: dict[str, Any] = {}
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self._partial += text
+        if "\n" in self._partial:
+            *lines, self._partial = self._partial.split("\n")
+            for line in lines:
+                self._scan(line)
+        return written if isinstance(written, int) else len(text)
+
+    def _scan(self, line: str) -> None:
+        line = line.strip()
+        if not (line.startswith("::{") and line.endswith("}::")):
+            return
+        try:
+            message = json.loads(line[2:-2])
+        except ValueError:
+            return
+        if isinstance(message, dict) and isinstance(message.get("outputs"), dict):
+            self.outputs.update(message["outputs"])
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._partial:
+            self._scan(self._partial)
+            self._partial = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def collected_outputs(scanner: OutputScanner) -> dict[str, Any]:
+    """What the cell sent as outputs: the scanned lines, and the kestra stand-in's calls."""
+    outputs = dict(scanner.outputs)
+    standin = sys.modules.get("kestra")
+    collected = getattr(standin, "_collected", None)
+    if getattr(standin, "BATCHMAGIC_STANDIN", False) and isinstance(collected, dict):
+        outputs.update(collected)
+    return outputs

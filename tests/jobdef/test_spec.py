@@ -10,7 +10,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from batchmagic.errors import ConfigurationError
-from batchmagic.jobdef import layout, names, spec
+from batchmagic.jobdef import describe, layout, names, spec
 from batchmagic.jobdef.sizes import validate_size
 from batchmagic.settings import Settings
 
@@ -264,7 +264,7 @@ def test_sanitize_job_name() -> None:
 
 
 def test_container_graph() -> None:
-    text = spec.container_graph(make_spec())
+    text = describe.container_graph(make_spec())
     assert "stage-in" in text and "main" in text and "stage-out" in text
     assert "stage-in SUCCESS" in text and "main COMPLETE" in text
     assert "1 vCPU, 2048 MiB" in text
