@@ -1,26 +1,25 @@
 """Shared fixtures: one embedded emulator per test session, reached over HTTP like AWS.
 
-The whole session runs with its own state and settings directories, so the user's ledger,
-settings file and background emulator are never touched; the background emulator that
-``--local`` starts is stopped when the session ends.
+The whole session runs with its own HOME, state and settings directories (tests/session_guard.py),
+so the user's ledger, settings file, IPython profile and background emulator are never touched;
+the background emulator that ``--local`` starts is stopped and the session directory removed when
+the session ends, also when it is ended by SIGTERM.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
+from tests import session_guard
 
 # The environment as the user had it: the live suite (`pytest -m aws`) reads their settings.
 USER_ENVIRONMENT = dict(os.environ)
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="batchmagic-tests-"))
-os.environ["BATCHMAGIC_STATE_DIR"] = str(_SESSION_DIR / "state")
-os.environ["BATCHMAGIC_CONFIG"] = str(_SESSION_DIR / "settings.json")
+_SESSION_DIR = session_guard.isolate()
+session_guard.install_signal_handlers()
 for _name in list(os.environ):
     if _name.startswith("BATCHMAGIC_") and _name not in (
         "BATCHMAGIC_STATE_DIR",
@@ -30,11 +29,9 @@ for _name in list(os.environ):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _stop_background_emulator() -> Iterator[None]:
+def _clean_up_the_session() -> Iterator[None]:
     yield
-    from batchmagic.emulator.daemon import stop_background_emulator
-
-    stop_background_emulator()
+    session_guard.stop_emulator()  # the session directory goes at exit
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,8 @@ def _user_settings_file() -> Path:
     explicit = USER_ENVIRONMENT.get("BATCHMAGIC_CONFIG")
     if explicit:
         return Path(explicit)
-    base = USER_ENVIRONMENT.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    home = USER_ENVIRONMENT.get("HOME") or str(Path.home())
+    base = USER_ENVIRONMENT.get("XDG_CONFIG_HOME") or str(Path(home) / ".config")
     return Path(base) / "batchmagic" / "settings.json"
 
 
@@ -37,6 +38,8 @@ def aws_settings() -> Iterator[Settings]:
     path = _user_settings_file()
     saved = os.environ.get("BATCHMAGIC_CONFIG")
     os.environ["BATCHMAGIC_CONFIG"] = str(path)
+    # The session has a home of its own; the live suite needs the user's AWS profiles.
+    os.environ["HOME"] = USER_ENVIRONMENT.get("HOME", os.environ["HOME"])
     try:
         values = {**read_settings_file(), **environment_values(USER_ENVIRONMENT)}
         settings = Settings().with_values(**values)

@@ -46,8 +46,9 @@ def test_attach_by_job_id_alone_uses_the_job_tags(ip: Any, tmp_path: Path,
     first.wait(timeout=120)  # collected where it started; --keep leaves the results in S3…
     ip.user_ns.pop("word")
     run = ip.run_line_magic("aws_batch_attach", f"{first.job_id} --result again")
-    assert ip.user_ns["word"] == "from tags"  # …and again, from the tags alone
+    assert ip.user_ns["word"] == "from tags"  # …and again, from the run's manifest alone
     assert run.record.pull == ("word",)
+    assert (elsewhere / "w.txt").read_text() == "tagged"  # the file itself came back here
     assert ip.user_ns["again"] is run
 
 

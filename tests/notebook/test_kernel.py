@@ -66,7 +66,7 @@ class Kernel:
 @pytest.fixture()
 def kernel(tmp_path: Path) -> Iterator[Kernel]:
     running = Kernel(tmp_path)
-    running.execute("%load_ext batchmagic")
+    _ok(running.execute("%load_ext batchmagic"))
     yield running
     running.shutdown()
 
@@ -75,6 +75,13 @@ def _wait_for(flag: Path) -> str:
     """Cell code that keeps the job running until the test creates ``flag``."""
     return f"import os, time\nwhile not os.path.exists({str(flag)!r}):\n    time.sleep(0.05)\n"
 
+
+
+def _ok(result: tuple[dict[str, Any], str]) -> str:
+    """The text of a reply that must have succeeded (the reply is checked, not assumed)."""
+    reply, text = result
+    assert reply["status"] == "ok", text
+    return text
 
 def test_no_wait_returns_while_the_job_runs_and_wait_binds(kernel: Kernel, tmp_path: Path) -> None:
     flag = tmp_path / "release"
@@ -101,7 +108,7 @@ def test_attach_after_kernel_restart_binds_pulled_variable(kernel: Kernel, tmp_p
     job_id = kernel.value("r.job_id")
     kernel.restart()
     assert kernel.value("'w' in dir()") == "False"
-    kernel.execute("%load_ext batchmagic")
+    _ok(kernel.execute("%load_ext batchmagic"))
     flag.touch()
     reply, text = kernel.execute(f"%aws_batch_attach {job_id} --result again")
     assert reply["status"] == "ok", text
@@ -113,10 +120,11 @@ def test_attach_after_kernel_restart_binds_pulled_variable(kernel: Kernel, tmp_p
 
 
 def test_interrupt_terminates_job_and_leaves_no_process(kernel: Kernel, tmp_path: Path) -> None:
-    pid_file = tmp_path / "pid.txt"
+    pid_file, job_file = tmp_path / "pid.txt", tmp_path / "job.txt"
     code = (
         "%%aws_batch --local --result r\n"
-        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)"
+        f"import os, time\nopen({str(job_file)!r}, 'w').write(os.environ['AWS_BATCH_JOB_ID'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)"
     )
     msg_id = kernel.client.execute(code)
     deadline = time.monotonic() + 60
@@ -134,10 +142,11 @@ def test_interrupt_terminates_job_and_leaves_no_process(kernel: Kernel, tmp_path
         while time.monotonic() < deadline:
             os.kill(pid, 0)
             time.sleep(0.05)
+    # This run's own job (its AWS_BATCH_JOB_ID, written by the cell) was the one terminated.
+    job_id = job_file.read_text()
     clients = AwsClients(local_target())
-    queue = clients.batch.describe_job_queues()["jobQueues"][0]["jobQueueArn"]
-    failed = clients.batch.list_jobs(jobQueue=queue, jobStatus="FAILED")["jobSummaryList"]
-    assert any("Interrupted" in job.get("statusReason", "") for job in failed)
+    (job,) = clients.batch.describe_jobs(jobs=[job_id])["jobs"]
+    assert job["status"] == "FAILED" and "Interrupted" in job["statusReason"]
 
 
 def _job_status(job_id: str) -> str:
@@ -160,8 +169,8 @@ def test_kernel_shutdown_applies_the_on_shutdown_policy(tmp_path: Path, policy: 
     flag = tmp_path / "release"
     kernel = Kernel(tmp_path)
     try:
-        kernel.execute("%load_ext batchmagic")
-        kernel.execute(f"%aws_batch_config --on-shutdown {policy}")
+        _ok(kernel.execute("%load_ext batchmagic"))
+        assert "on_shutdown=" in _ok(kernel.execute(f"%aws_batch_config --on-shutdown {policy}"))
         reply, text = kernel.execute(
             "%%aws_batch --local --no-wait --result r\n" + _wait_for(flag) + "print('done')"
         )

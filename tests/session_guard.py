@@ -1,0 +1,64 @@
+"""The test session's own home and state, and what removes them whatever ends the session.
+
+The suite runs with its own ``HOME`` (IPython profile, Chromium, npm, pip and dconf state stay
+out of the user's home) and its own batchmagic state dir; at the end - normally, or on SIGTERM
+or SIGHUP, as CI runners and ``timeout`` send - the per-user background emulator it started is
+stopped and the session directory is removed. Kept as a module of its own so a test can install
+it in a child process and kill that process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+SESSION_DIRS: list[Path] = []
+
+
+def isolate() -> Path:
+    """Point HOME, IPython and batchmagic's state at a fresh directory; return it."""
+    session = Path(tempfile.mkdtemp(prefix="batchmagic-tests-"))
+    home = session / "home"
+    home.mkdir()
+    os.environ["HOME"] = str(home)
+    os.environ["IPYTHONDIR"] = str(home / ".ipython")
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        os.environ.pop(name, None)
+    os.environ["BATCHMAGIC_STATE_DIR"] = str(session / "state")
+    os.environ["BATCHMAGIC_CONFIG"] = str(session / "settings.json")
+    SESSION_DIRS.append(session)
+    # Removed at exit, after IPython's own exit handlers (registered later, run earlier) have
+    # written their history into it.
+    atexit.register(remove_session_dirs)
+    return session
+
+
+def stop_emulator() -> None:
+    """Stop the per-user background emulator this session started."""
+    from batchmagic.emulator.daemon import stop_background_emulator
+
+    stop_background_emulator()
+
+
+def remove_session_dirs() -> None:
+    while SESSION_DIRS:
+        shutil.rmtree(SESSION_DIRS.pop(), ignore_errors=True)
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    try:
+        stop_emulator()
+    finally:
+        remove_session_dirs()
+    sys.exit(128 + signum)
+
+
+def install_signal_handlers() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
