@@ -9,7 +9,6 @@ ends, so a notebook executed headless (nbclient) keeps the log's tail in its sav
 from __future__ import annotations
 
 import html
-import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -25,11 +24,11 @@ from batchmagic.notebook.format import (
     summary_lines,
 )
 from batchmagic.notebook.panes import LogPane
-from batchmagic.notebook.progress_view import StagingBar, TextProgress, finished_line
+from batchmagic.notebook.progress_view import StagingBar, finished_line
+from batchmagic.notebook.text_display import TextDisplay
 from batchmagic.notebook.timeline_view import timeline_chart_html
-from batchmagic.notebook.transcript import transcript
+from batchmagic.notebook.transcript import TRANSCRIPT_CHARS, transcript
 from batchmagic.run.handle import Run
-from batchmagic.run.logbook import read_line
 from batchmagic.run.view import RunDisplay
 
 FLUSH_SECONDS = 0.25
@@ -41,98 +40,6 @@ FLOOD_SECONDS = 1.0
 about one tail a second is sent, whatever the log's rate."""
 
 DEFAULT_LOG_TAIL = 1000
-
-
-class TextDisplay:
-    """Plain text for terminal IPython and frontends without widgets.
-
-    Lines are queued by background threads and printed, a batch per write, by whoever calls
-    ``flush`` (the thread waiting on the run), so they land in the right cell. Each line's
-    newline is written when the next line comes, so a progress update (a line starting with
-    ``\\r``) can redraw the line before it in place, as in a terminal.
-    """
-
-    def __init__(self, out: Callable[[str], None] | None = None) -> None:
-        self._out = out or _write_stdout
-        self._queue: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
-        self._last_status = ""
-        self._open: tuple[str, int] | None = None  # (container, width) of the unfinished line
-        self._flushing = threading.Lock()
-        # A transfer's line is redrawn in place on a terminal; elsewhere (a saved transcript, a
-        # captured stream) it is a few milestone lines.
-        self._progress = TextProgress(self._out, live=out is None and sys.stdout.isatty())
-
-    def attach(self, run: Run) -> None:
-        facts = header_facts(run)
-        self._note(f"{run.job_name} ({run.job_id}) - {facts.get('where', '')}")
-
-    def _note(self, text: str) -> None:
-        self._queue.put(("", f"[batchmagic] {text}"))
-
-    def status(self, run: Run) -> None:
-        if run.status != self._last_status:
-            self._last_status = run.status
-            self._note(f"{run.status} after {format_elapsed(run.elapsed())}")
-
-    def lines(self, container: str, lines: list[str], stream: str = "stdout") -> None:
-        for line in lines:
-            self._queue.put((container, line))
-
-    def note(self, text: str) -> None:
-        self._note(text)
-
-    def finished(self, run: Run) -> None:
-        for line in summary_lines(run):
-            self._note(line)
-        self._queue.put(("", None))  # end the last line
-
-    def show_again(self, run: Run) -> None:
-        self._note(f"{run.job_name} ({run.job_id})")
-        self.finished(run)
-        self.flush()
-
-    def staging(self, progress: TransferProgress) -> None:
-        # From transfer threads, while the cell's thread uploads (or waits): what is queued goes
-        # out first, its last line ended, then the transfer's line.
-        with self._flushing:
-            self._drain()
-            if self._open is not None:
-                self._out("\n")
-                self._open = None
-            self._progress.update(progress)
-
-    def flush(self) -> None:
-        with self._flushing:
-            self._drain()
-
-    def _drain(self) -> None:
-        parts: list[str] = []
-        while True:
-            try:
-                container, message = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            parts.append(self._render(container, message))
-        if parts:
-            self._out("".join(parts))
-
-    def _render(self, container: str, message: str | None) -> str:
-        start = "\n" if self._open is not None else ""
-        if message is None:
-            self._open = None
-            return start
-        text, replaces = read_line(message)
-        text = ("" if container in ("", MAIN) else f"[{container}] ") + text
-        if replaces and self._open is not None and self._open[0] == container:
-            # Redraw in place: back to the line's start, pad over a longer previous state.
-            start, text = "\r", text.ljust(self._open[1])
-        self._open = (container, len(text.rstrip()))
-        return start + text
-
-
-def _write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 class WidgetDisplay:
@@ -320,14 +227,16 @@ def _serve_clicks_off_main_thread(button: Any) -> None:
         return
 
 
+def in_jupyter_kernel() -> bool:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def widgets_available() -> bool:
     """True in a Jupyter kernel with ipywidgets importable (the frontend may still lack a widget
     manager; the saved transcript covers that case)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    if shell is None or not hasattr(shell, "kernel"):
+    if not in_jupyter_kernel():
         return False
     try:
         import ipywidgets  # noqa: F401
@@ -337,7 +246,9 @@ def widgets_available() -> bool:
 
 
 def make_display(mode: str = "auto", log_tail: int = DEFAULT_LOG_TAIL) -> RunDisplay:
-    """``auto``: widget in a Jupyter kernel with ipywidgets, text elsewhere."""
+    """``auto``: widget in a Jupyter kernel with ipywidgets, text elsewhere. Text in a Jupyter
+    kernel is saved with the notebook: it stops after the transcript's size, and says so."""
     if mode == "widget" or (mode == "auto" and widgets_available()):
         return WidgetDisplay(log_tail)
-    return TextDisplay()
+    return TextDisplay(limit=TRANSCRIPT_CHARS if in_jupyter_kernel() else None)
+

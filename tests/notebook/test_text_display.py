@@ -3,7 +3,7 @@ lines redrawn in place."""
 
 from __future__ import annotations
 
-from batchmagic.notebook.display import TextDisplay
+from batchmagic.notebook.text_display import TextDisplay
 
 
 def test_progress_updates_redraw_one_line_in_place() -> None:

@@ -66,3 +66,13 @@ def test_a_chatty_cell_costs_less_on_the_wire_than_its_log(kernel: Kernel) -> No
              if m["msg_type"] == "update_display_data"][-1]
     assert "19,900 earlier lines not saved here" in saved
     assert "line 019899" not in saved and "line 019900" in saved and "line 019999" in saved
+
+
+def test_text_in_a_kernel_stops_at_the_transcript_size_and_says_so(kernel: Kernel) -> None:
+    kernel.execute('%config AwsBatchMagics.display_mode = "text"')
+    messages = _messages(kernel, "%%aws_batch --local --result r\nfor i in range(10_000):\n"
+                                 "    print(f'line {i:06d} ' + 'x' * 38)")
+    printed = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+    assert len(printed) < 210_000, len(printed)  # the log is 500 KB
+    assert "more log lines not shown here; all of them: run.logs" in printed
+    assert "line 000000" in printed and kernel.value("len(r.logs)") == "10000"
