@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from batchmagic.aws.job import TERMINAL_STATUSES, JobStatus
-from batchmagic.emulator import logsink, models, validation
+from batchmagic.emulator import jobs, logsink, models, validation
 from batchmagic.emulator.errors import BatchError
 from batchmagic.errors import ConfigurationError
 from batchmagic.jobdef import layout, sizes, spec
@@ -50,6 +50,10 @@ def test_the_fargate_sizes_are_the_same() -> None:
 def test_the_job_statuses_are_the_same() -> None:
     assert tuple(status.value for status in JobStatus) == models.STATUSES
     assert set(models.TERMINAL) == TERMINAL_STATUSES
+
+
+def test_the_minimum_timeout_is_the_same() -> None:
+    assert jobs.Jobs.min_timeout_s == layout.MIN_TIMEOUT_SECONDS
 
 
 def test_the_log_group_is_the_same() -> None:

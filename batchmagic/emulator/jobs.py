@@ -26,7 +26,7 @@ class Jobs(Resources):
     """Adds jobs to the resources; a JobRunner (set by start()) runs them."""
 
     runner: JobRunner
-    min_timeout_s = 60  # AWS: attemptDurationSeconds must be at least 60
+    min_timeout_s = 60  # AWS: attemptDurationSeconds >= 60 (the client checks it too: test_copies)
 
     def __init__(self) -> None:
         super().__init__()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import threading
 from pathlib import Path
@@ -28,6 +27,7 @@ from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
 from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
+from batchmagic.notebook.origin import run_origin
 from batchmagic.notebook.shown import ShownRuns
 from batchmagic.notebook.timeline_view import timeline_chart_html
 from batchmagic.run.distmap import module_distributions
@@ -129,12 +129,7 @@ class AwsBatchMagics(Magics):
                       f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr)
 
     def _where(self) -> dict[str, str | None]:
-        """The notebook and cell a run came from, when the frontend says."""
-        kernel = getattr(self.shell, "kernel", None)
-        parent = kernel.get_parent() if kernel is not None and hasattr(kernel, "get_parent") else {}
-        metadata = (parent or {}).get("metadata") or {}
-        notebook = os.environ.get("JPY_SESSION_NAME") or self.namespace.get("__session__")
-        return {"notebook": notebook or None, "cell_id": metadata.get("cellId")}
+        return run_origin(self.shell, self.namespace)
 
     @property
     def namespace(self) -> dict[str, Any]:
