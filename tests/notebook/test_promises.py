@@ -83,8 +83,7 @@ def test_dry_run_masks_secret_looking_values(ip: Any, capsys: pytest.CaptureFixt
     ip.run_cell_magic("aws_batch", f"--local --dry-run --env {name}=hunter2 PLAIN=visible",
                       "pass")
     out = capsys.readouterr().out
-    assert ("hunter2" not in out and json.dumps({"name": name, "value": "****"}) in out.replace(
-        '",\n', '", ').replace("{\n", "{").replace("\n}", "}")) or '"value": "****"' in out
+    assert "hunter2" not in out and '"value": "****"' in out
     assert "visible" in out
 
 
