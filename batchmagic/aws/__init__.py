@@ -1,5 +1,6 @@
-"""The AWS protocol layer: boto3 clients per target, the Batch job and its snapshots, log polling
-and live tails, S3 staging, and queue/job-definition resolution.
+"""The AWS protocol layer: boto3 clients per target, AWS errors classified where they enter
+(``errors``), one backoff for polling (``backoff``), the Batch job and its snapshots, following a
+job (``follow``: live tails, log polling), S3 staging, and queue/job-definition resolution.
 
 May import ``jobdef``, ``settings`` and ``errors``; knows nothing about runs, cells or displays.
 """
