@@ -3,7 +3,6 @@ in an IPython shell, the emulator over HTTP."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
