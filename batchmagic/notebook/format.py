@@ -112,8 +112,10 @@ def cost_lines(run: Run) -> list[str]:
 
 def summary_lines(run: Run) -> list[str]:
     """What the run ended with: status, exit code, error, files, outputs, pulled names."""
+    # Batch's reason is noise on success ("Essential container in task exited").
+    reason = run.reason if run.reason and not run.outcome.ok else None
     lines = [f"{run.verdict} - Batch {run.status}, main exit code {run.exit_code}"
-             + (f" ({run.reason})" if run.reason else "")
+             + (f" ({reason})" if reason else "")
              + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
     if run.error is not None:
         lines.append(f"error: {run.error}")

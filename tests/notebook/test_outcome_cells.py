@@ -35,4 +35,5 @@ def test_a_killed_cell_is_killed_out_of_memory_perhaps(ip: Any) -> None:
 def test_a_good_cell_succeeded(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     run = ip.run_cell_magic("aws_batch", "--local", "print('fine')")
     assert run.outcome is Outcome.SUCCEEDED and run.outcome.ok
-    assert "[batchmagic] succeeded - Batch SUCCEEDED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[batchmagic] succeeded - Batch SUCCEEDED, main exit code 0 in " in out
