@@ -83,3 +83,14 @@ def test_a_staging_past_the_delay_prints_its_bar_and_final_line(
         final = [line for line in lines
                  if line.startswith(f"{direction} ") and " files in " in line]
         assert bars and len(final) == 1, lines
+
+
+def test_a_reattached_run_starts_its_timeline_at_the_queue(ip: Any) -> None:
+    first = ip.run_cell_magic("aws_batch", "--local --keep --no-wait", "print('again')")
+    first.wait(timeout=120)
+    again = ip.run_line_magic("aws_batch_attach", first.job_id)
+    names = [phase.name for phase in again.timeline]
+    # This kernel never saw it prepared, uploaded or submitted: Batch's createdAt starts it.
+    assert names == ["queue", "stage-in", "main", "stage-out", "download", "cleanup"], names
+    assert all(phase.duration >= 0 for phase in again.timeline)
+    assert again.timeline[0].start == pytest.approx(first.timeline["queue"].start, abs=1.5)
