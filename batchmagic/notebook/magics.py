@@ -36,6 +36,7 @@ from batchmagic.run.envcache import cache_prefix, list_environments
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun
+from batchmagic.run.preflight import check_where
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import image_note, resolve_region, resolve_target
@@ -179,6 +180,7 @@ class AwsBatchMagics(Magics):
         map_options = mapopts.map_options(args)
         check_map_options(map_options, run_options.push, run_options.pull)
         settings, sources = self.effective_settings(opts.setting_values(args))
+        check_where(settings)  # endpoint, region, bucket: one line each, before any call
         if settings.local and sources["local"].startswith("default") and not self._told_local:
             self._told_local = True  # once per kernel
             print("batchmagic: no AWS settings configured, running on the local emulator "
