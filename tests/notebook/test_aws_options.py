@@ -113,7 +113,7 @@ def test_spot_without_a_spot_queue_says_how_to_create_one(ip: Any,
     url = local_clients.target.endpoint_url
     objects = object_count(local_clients)
     with pytest.raises(ConfigurationError, match="batchmagic setup --spot"):
-        ip.run_cell_magic("aws_batch", f"--endpoint-url {url} --bucket b --queue q --spot",
+        ip.run_cell_magic("aws_batch", f"--endpoint-url {url} --bucket spot-test --queue q --spot",
                           "print(1)")
     assert object_count(local_clients) == objects
 
