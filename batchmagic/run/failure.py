@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING
 from batchmagic.aws.job import JobSnapshot, JobStatus
 from batchmagic.errors import JobFailedError
 from batchmagic.jobdef import layout
+from batchmagic.run.exitdiag import ended_early_message, killed_message
 from batchmagic.run.startwatch import StartWatch
 
 if TYPE_CHECKING:
     from batchmagic.run.handle import Run
 
 
-def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None) -> JobFailedError | None:
-    """Why a finished run failed (the error its ``wait()`` raises), or None if it did not."""
+def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None,
+            never_collected: bool = False) -> JobFailedError | None:
+    """Why a finished run failed (the error its ``wait()`` raises), or None if it did not.
+    ``never_collected``: result.json is missing although the run's ``in/`` is still there."""
     where = f"job {run.job_name} ({run.job_id})"
     if watch is not None and watch.timed_out:
         return JobFailedError(
@@ -30,6 +33,9 @@ def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None) -> JobFai
         return JobFailedError(
             f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "
             f"main exited {run.exit_code}; {where}", run)
+    killed = killed_message(run.exit_code, snapshot.raw, where)
+    if killed is not None:
+        return JobFailedError(killed, run)
     if snapshot.status is JobStatus.FAILED or (run.exit_code not in (0, None)):
         parts = [f"{c.name}: exit {c.exit_code}" + (f" ({c.reason})" if c.reason else "")
                  for c in snapshot.containers]
@@ -38,6 +44,8 @@ def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None) -> JobFai
             f" [{'; '.join(parts)}]", run)
     if run.exit_code is None:
         return JobFailedError(f"{where}: the main container never ran", run)
+    if cell.ok is None and never_collected:
+        return JobFailedError(ended_early_message(where), run)
     if cell.ok is None:
         return JobFailedError(
             f"{where}: no results under {run.location.out_uri} - already collected by "

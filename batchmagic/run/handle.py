@@ -19,7 +19,7 @@ from batchmagic.aws.follow import FOLLOW_PACING, LiveJobWatcher, follow_logs
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.aws.progress import ProgressMeter
-from batchmagic.aws.staging import RunLocation, delete_prefix
+from batchmagic.aws.staging import RunLocation, delete_prefix, list_keys
 from batchmagic.errors import BatchMagicError, interrupted
 from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
@@ -93,6 +93,7 @@ class Run:
         self.detached = False
         self._stop = threading.Event()  # Ctrl-C: download nothing more, bind nothing
         self._downloading = False
+        self._never_collected = False
         self._cancelled = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -337,9 +338,12 @@ class Run:
         self.pulled = load_pulled(result.internal.get(layout.PULL_FILE),
                                   self.cell_result.pull_manifest)
         self.warnings += self.cell_result.link_warnings()
+        if layout.RESULT_FILE not in result.internal:  # os._exit, or collected before?
+            self._never_collected = bool(list_keys(self.clients, self.location.bucket,
+                                                   self.location.in_prefix))
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
-        self.error = failure(self, snapshot, self._start_watch)
+        self.error = failure(self, snapshot, self._start_watch, self._never_collected)
         if self.error is None:
             output_dir = Path(self.record.output_dir)
             self.warnings += unmatched_patterns(self.record.outputs, output_dir, self.files)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from batchmagic.errors import JobFailedError
+from batchmagic.run.exitdiag import cell_class_message
 from batchmagic.runtime.versions import version_table
 
 # Kestra's protocol: a line `::{"outputs": {...}}::` printed by the script.
@@ -90,6 +91,9 @@ def load_pulled(data: bytes | None, manifest: dict[str, Any] | None = None) -> d
         # Safe to unpickle: written by this run's own bootstrap into our own run prefix.
         values = pickle.loads(data)
     except Exception as error:
+        cell_class = cell_class_message(error)
+        if cell_class is not None:
+            raise JobFailedError(cell_class) from None
         if not manifest:
             raise
         raise JobFailedError(

@@ -1,0 +1,39 @@
+"""Diagnoses that point the right way: a cell that ends its own process, a main container
+killed with SIGKILL, a pulled object whose class only the cell knew."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batchmagic import JobFailedError
+
+
+def test_os_exit_in_the_cell_says_so(ip: Any) -> None:
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local", "import os\nprint('bye')\nos._exit(0)")
+    assert str(caught.value).startswith(
+        "the cell ended the process before batchmagic could save its results (os._exit?)")
+    assert "already collected" not in str(caught.value)
+
+
+def test_a_killed_main_names_the_memory_and_a_bigger_size(ip: Any) -> None:
+    cell = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local --cpu 1 --memory 2048", cell)
+    message = str(caught.value)
+    assert message.startswith("main was killed (SIGKILL; out of memory at "), message
+    assert " MiB?) — try --memory 4096; job " in message
+    assert caught.value.run.exit_code == 137
+
+
+def test_pulling_an_object_of_a_class_defined_in_the_cell_says_how_to_fix_it(ip: Any) -> None:
+    cell = "class Point:\n    pass\np = Point()"
+    ip.user_ns.pop("Point", None)
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local --pull p", cell)
+    assert str(caught.value) == (
+        "--pull: a value is a Point, a class defined in the cell, which the kernel cannot "
+        "rebuild; run the definition of Point in the kernel too (or import it from a module), "
+        "or pull plain data (dicts, lists, arrays, DataFrames)")
