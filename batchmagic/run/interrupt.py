@@ -39,3 +39,11 @@ def interrupt_summary(run: Interrupted, *, phase: str) -> str:
                 f"{attach} fetches it")
     return (f"{where} terminated (was {run.status}); its logs so far are in run.logs, its "
             f"S3 prefix {run.location.out_uri} is kept - {attach} fetches what it wrote")
+
+
+def interrupted_before_start(phase: str | None, in_uri: str) -> str:
+    """The one line of a Ctrl-C before the job existed (upload) or while it was submitted."""
+    if phase == "submit":
+        return ("interrupted while submitting: the job may have been created; %aws_batch_jobs "
+                f"lists it (its inputs under {in_uri} were deleted, so it fails at stage-in)")
+    return f"upload interrupted: nothing was submitted, and {in_uri} was deleted"

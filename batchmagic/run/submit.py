@@ -18,7 +18,8 @@ from batchmagic.jobdef.limits import check_submission
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import refresh_prices_in_background
 from batchmagic.run.envcache import stage_environment
-from batchmagic.run.handle import Binder, Run
+from batchmagic.run.handle import Binder, Run, interrupted
+from batchmagic.run.interrupt import interrupted_before_start
 from batchmagic.run.manifest import RunManifest, write_manifest
 from batchmagic.run.prepare import PreparedRun
 from batchmagic.run.timeline import PhaseClock
@@ -162,6 +163,10 @@ def submit_prepared(
         with aws_errors("SubmitJob", SubmissionError):
             response = submit_once(clients, adjust(request) if adjust else request)
         clock.begin("queue")
+    except KeyboardInterrupt:
+        delete_prefix(clients, location)
+        phase = "submit" if "submit" in clock.marks else "upload"
+        raise interrupted(interrupted_before_start(phase, location.in_uri)) from None
     except BaseException:
         # AWS refused the job, an interrupt or a staging error: leave nothing behind in S3.
         delete_prefix(clients, location)

@@ -1,5 +1,5 @@
-"""Ctrl-C in the download phase: stops at once, no partial file, nothing bound later, and the
-line says which files arrived and how to fetch the rest."""
+"""Ctrl-C in the upload and the download phases: stops at once, leaves no partial file or
+object, binds nothing later, and the one line says what arrived and how to fetch the rest."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.run.target import resolve_target
+from batchmagic.settings import Settings
+from tests.helpers import job_count
 
 MANY_FILES = (
     "import os\nos.makedirs('big', exist_ok=True)\n"
@@ -61,3 +64,36 @@ def test_ctrl_c_during_the_download_stops_it_and_binds_nothing(
     kept = local_clients.s3.list_objects_v2(Bucket=run.location.bucket,
                                             Prefix=run.location.out_prefix)
     assert kept["KeyCount"] > 0  # the rest is still there for an attach
+
+
+def _interrupt_while_uploading(clients: AwsClients, bucket: str, before: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+        if listed > before + 5:  # the inputs are on their way
+            _thread.interrupt_main()
+            return
+        time.sleep(0.01)
+
+
+def test_ctrl_c_during_the_upload_submits_nothing_and_leaves_nothing(
+        ip: Any, tmp_path: Path, local_clients: AwsClients) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(300):
+        (data / f"{i:03}.bin").write_bytes(bytes(256 * 1024))
+    bucket = resolve_target(Settings(local=True))[1].bucket  # the emulator's, set up
+    assert bucket
+    jobs = job_count(local_clients)
+    before = local_clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+    watcher = threading.Thread(target=_interrupt_while_uploading,
+                               args=(local_clients, bucket, before))
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ip.run_cell_magic("aws_batch", "--local --inputs data", "pass")
+    watcher.join()
+    shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
+    assert len(shown) == 1 and shown[0].startswith(
+        "KeyboardInterrupt: upload interrupted: nothing was submitted"), shown
+    assert job_count(local_clients) == jobs
+    assert local_clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == before
