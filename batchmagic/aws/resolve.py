@@ -89,9 +89,12 @@ def resolve_queue(clients: AwsClients, settings: Settings) -> str:
             return cached
         queue = _describe_queue(clients, settings.queue)
         if queue is None:
+            names = sorted(q["jobQueueName"] for q in _call(
+                "DescribeJobQueues", clients.batch.describe_job_queues).get("jobQueues", []))
+            there = f"queues there: {', '.join(names)}" if names else "there is no queue there"
             raise ConfigurationError(
-                f"job queue {settings.queue!r} not found in {clients.target.describe()}; "
-                "run `batchmagic setup` or fix --queue"
+                f"job queue {settings.queue!r} not found in {clients.target.describe()} "
+                f"({there}); run `batchmagic setup` or fix --queue"
             )
         if queue.get("state") != "ENABLED":
             raise ConfigurationError(f"job queue {settings.queue!r} is DISABLED; enable it first")

@@ -181,6 +181,8 @@ class AwsBatchMagics(Magics):
         check_map_options(map_options, run_options.push, run_options.pull)
         settings, sources = self.effective_settings(opts.setting_values(args))
         check_where(settings)  # endpoint, region, bucket: one line each, before any call
+        # --local picks the endpoint: a bucket/queue given here is used on the emulator too.
+        self._given = tuple(n for n in ("bucket", "queue") if sources[n] in ("cell", "session"))
         if settings.local and sources["local"].startswith("default") and not self._told_local:
             self._told_local = True  # once per kernel
             print("batchmagic: no AWS settings configured, running on the local emulator "
@@ -209,7 +211,7 @@ class AwsBatchMagics(Magics):
 
     def _launch(self, prepared: PreparedRun, clock: PhaseClock | None = None,
                 retries: int = 0) -> Run:
-        target, settings = resolve_target(prepared.settings)
+        target, settings = resolve_target(prepared.settings, getattr(self, "_given", ()))
         prepared = complete_settings(prepared, settings)
         note = image_note(target, settings.image)
         if note:

@@ -6,6 +6,7 @@ In local mode the emulator gets exactly what ``batchmagic setup`` creates in a r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import boto3
@@ -40,11 +41,14 @@ def local_target() -> AwsTarget:
     return AwsTarget(region="us-east-1", endpoint_url=url, emulator=True)
 
 
-def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
+def resolve_target(settings: Settings, given: Collection[str] = ()) -> tuple[AwsTarget, Settings]:
     """Where this run goes, and the settings completed for it.
 
     In local mode the emulator gets exactly what `batchmagic setup` creates in a real account
-    (roles, compute environment, queue, bucket, log group), once per emulator.
+    (roles, compute environment, queue, bucket, log group), once per emulator. ``--local``
+    picks the endpoint only: a bucket or queue the user gave (``given``: names set on the cell
+    or for the session) is used on the emulator - a missing bucket is created there, a
+    missing queue is an error naming the queues that exist.
     """
     if not settings.local:
         target = AwsTarget(
@@ -65,9 +69,20 @@ def resolve_target(settings: Settings) -> tuple[AwsTarget, Settings]:
         k: v
         for k, v in _local_settings[key].items()
         if k in ("bucket", "queue", "compute_environment", "execution_role", "task_role",
-                 "spot_queue")
+                 "spot_queue") and not (k in given and getattr(settings, k))
     }
+    if "bucket" in given and settings.bucket:
+        _create_bucket_on_emulator(AwsClients.shared(target), settings.bucket)
     return target, settings.with_values(region=target.region, **local)
+
+
+def _create_bucket_on_emulator(clients: AwsClients, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        clients.s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        clients.s3.create_bucket(Bucket=bucket)
 
 
 # Images already said to be run with the emulator's own Python (once per kernel each).
