@@ -12,13 +12,13 @@ from batchmagic.aws.progress import ProgressCallback, ProgressMeter
 from batchmagic.aws.resolve import ensure_bucket, ensure_job_definition, resolve_queue
 from batchmagic.aws.staging import delete_prefix, upload
 from batchmagic.aws.submitonce import submit_once
-from batchmagic.errors import ConfigurationError, SubmissionError
+from batchmagic.errors import ConfigurationError, SubmissionError, interrupted
 from batchmagic.jobdef import spec
 from batchmagic.jobdef.limits import check_submission
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import refresh_prices_in_background
 from batchmagic.run.envcache import stage_environment
-from batchmagic.run.handle import Binder, Run, interrupted
+from batchmagic.run.handle import Binder, Run
 from batchmagic.run.interrupt import interrupted_before_start
 from batchmagic.run.manifest import RunManifest, write_manifest
 from batchmagic.run.prepare import PreparedRun
