@@ -327,7 +327,8 @@ def plan_packages(source: str, request: PackageRequest, *, image: str, cwd: Path
     check_image_python(image, pickles)
     packages = resolve_packages(source, request, image=image, cwd=cwd, pushed=pushed,
                                 input_keys=input_keys)
-    check_on_index(packages.explicit)
+    check_on_index(packages.explicit,
+                   [packages.origins.get(str(req), "--pip") for req in packages.explicit])
     manifest = pickle_manifest(pushed.values()) if pushed else None
     packages = dataclasses.replace(packages, pickles=pickles, push_manifest=manifest)
     if not (packages.requirements or packages.setup or pickles):

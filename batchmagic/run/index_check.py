@@ -66,12 +66,12 @@ def available_versions(name: str) -> list[str] | bool | None:
     return result
 
 
-def _problem(requirement: Requirement) -> str | None:
+def _problem(requirement: Requirement, origin: str = "--pip") -> str | None:
     versions = available_versions(requirement.name)
     if versions is False:
         return None
     if versions is None:
-        return (f"--pip {requirement}: no package named {requirement.name!r} on the package "
+        return (f"{origin} {requirement}: no package named {requirement.name!r} on the package "
                 "index (misspelled?)")
     assert isinstance(versions, list)
     if not requirement.specifier:
@@ -87,17 +87,19 @@ def _problem(requirement: Requirement) -> str | None:
     if matching:
         return None
     shown = ", ".join(versions[:8]) + (" …" if len(versions) > 8 else "")
-    return (f"--pip {requirement}: no such version of {requirement.name} on the package index "
+    return (f"{origin} {requirement}: no such version of {requirement.name} on the package index "
             f"(available: {shown or 'none'})")
 
 
-def check_on_index(requirements: Sequence[Requirement]) -> None:
+def check_on_index(requirements: Sequence[Requirement],
+                   origins: Sequence[str] | None = None) -> None:
     """ConfigurationError for the first requirement the index cannot satisfy."""
-    todo = [r for r in requirements if not r.url and not _vouched_by_kernel(r)]
+    named = list(zip(requirements, origins or ["--pip"] * len(requirements), strict=True))
+    todo = [(r, o) for r, o in named if not r.url and not _vouched_by_kernel(r)]
     if not todo:
         return
     with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
-        problems = list(pool.map(_problem, todo))
+        problems = list(pool.map(lambda pair: _problem(*pair), todo))
     for problem in problems:
         if problem:
             raise ConfigurationError(problem)

@@ -161,3 +161,11 @@ def test_the_module_map_agrees_with_importlib_metadata() -> None:
     for module, names in reference.items():
         assert module in ours, module
         assert canonicalize_name(ours[module][0]) in {canonicalize_name(n) for n in names}
+
+
+def test_an_index_problem_in_a_requirements_file_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("cowsay==6.1\ncowsay-no-such-pkg-x7q\n")
+    with pytest.raises(ConfigurationError,
+                       match=r"^requirements.txt:2 cowsay-no-such-pkg-x7q: no package named"):
+        plan_packages("", PackageRequest(requirements_file="requirements.txt"), image=IMAGE,
+                      cwd=tmp_path, pushed={}, pulled=(), input_keys=())
