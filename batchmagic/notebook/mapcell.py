@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.errors import aws_errors
+from batchmagic.aws.progress import TransferProgress
 from batchmagic.aws.staging import RunLocation
 from batchmagic.errors import AwsError, BatchMagicError
 from batchmagic.jobdef import layout
 from batchmagic.ledger import RunRecord
 from batchmagic.notebook.mapdisplay import make_map_display
+from batchmagic.notebook.progress_view import finished_line
 from batchmagic.run.cost import estimate
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import (
@@ -69,7 +71,7 @@ class MapCell:
         run = launch_map(prepared, plan, target, make_map_display(self.magics.display_mode),
                          bind=None if indices else self.magics._bind, ledger=self.magics.ledger,
                          where=self.magics._where(), retry=self.retry, indices=indices,
-                         per_item_dirs=per_item_dirs)
+                         per_item_dirs=per_item_dirs, show_progress=_upload_done)
         if indices is None:
             self.magics.runs.append(run)
         return run
@@ -82,6 +84,12 @@ class MapCell:
         print(f"batchmagic: retrying items {', '.join(map(str, indices))} "
               f"as {prepared.job_name}", file=sys.stderr)
         return self.launch(prepared, plan, indices, original.per_item_dirs)
+
+
+def _upload_done(progress: TransferProgress) -> None:
+    """An upload long enough to be reported (the meter decides) says how it went, once."""
+    if progress.finished:
+        print(f"batchmagic: {finished_line(progress)}", file=sys.stderr, flush=True)
 
 
 def worst_case(plan: MapPlan, settings: Settings, region: str) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from batchmagic.aws.clients import AwsTarget
+from batchmagic.aws.progress import ProgressCallback
 from batchmagic.ledger import Ledger
 from batchmagic.run.fanout import (
     MAP_DIR,
@@ -46,11 +47,12 @@ def launch_map(
     retry: Retry | None = None,
     indices: list[int] | None = None,
     per_item_dirs: bool | None = None,
+    show_progress: ProgressCallback | None = None,
 ) -> MapRun:
     """Upload, submit one array job (one plain job for a single item), record it, follow it."""
     clients, record = submit_prepared(staged_for_map(prepared, plan), target,
                                       adjust=lambda payload: apply_to_payload(payload, plan),
-                                      where=where)
+                                      where=where, show_progress=show_progress)
     record = dataclasses.replace(
         record, outputs=prepared.options.outputs,
         size=f"{record.size}; {plan.count} items on {plan.children} children")

@@ -211,3 +211,14 @@ def test_a_sweep_states_its_cost_bound_before_submit_and_its_cost_after(
     assert "3 children of 1 vCPU / 2048 MiB: ≈ $" in err and "at most ≈ $" in err
     # Each child is billed at least a minute: 3 child-minutes of 1 vCPU and 2 GB.
     assert run.cost_usd is not None and run.cost_usd >= 3 * (0.04048 + 2 * 0.004445) / 60
+
+
+def test_a_sweeps_upload_reports_how_it_went(ip: Any, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The meter reports from the first byte instead of after a second (a small upload here).
+    monkeypatch.setattr("batchmagic.aws.progress.PROGRESS_DELAY", 0.0)
+    ip.user_ns["xs"] = [1, 2]
+    ip.run_cell_magic("aws_batch", "--map xs --as x", "y = x")
+    err = capsys.readouterr().err
+    assert any(line.startswith("batchmagic: upload ") and " files in " in line
+               for line in err.splitlines()), err
