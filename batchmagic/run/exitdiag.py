@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from batchmagic.jobdef import layout
+from batchmagic.ledger import RunRecord
 
 SIGKILL_EXIT = 137
 _CELL_CLASS = re.compile(r"Can't get attribute '([^']+)' on <module '__main__'")
@@ -60,3 +62,11 @@ def cell_class_message(error: BaseException) -> str | None:
     return (f"--pull: a value is a {name}, a class defined in the cell, which the kernel cannot "
             f"rebuild; run the definition of {name} in the kernel too (or import it from a "
             "module), or pull plain data (dicts, lists, arrays, DataFrames)")
+
+
+def collected_before(record: RunRecord) -> str:
+    """What an attach to a run that was already collected shows instead of a failure."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.ended_at or 0))
+    return (f"already collected on {when} ({record.status}): its output files went to "
+            f"{record.output_dir} and its pulled variables were bound then; the S3 prefix is "
+            "deleted after a run unless --keep")

@@ -44,6 +44,8 @@ def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None,
             f" [{'; '.join(parts)}]", run)
     if run.exit_code is None:
         return JobFailedError(f"{where}: the main container never ran", run)
+    if cell.ok is None and run.record.ended_at is not None:
+        return None  # collected before (the ledger says when): the run shows that record
     if cell.ok is None and never_collected:
         return JobFailedError(ended_early_message(where), run)
     if cell.ok is None:

@@ -26,6 +26,7 @@ from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, snapshot_cost
 from batchmagic.run.diagnosis import Diagnosis
 from batchmagic.run.envcache import store_built_environment
+from batchmagic.run.exitdiag import collected_before
 from batchmagic.run.failure import failure
 from batchmagic.run.interrupt import RETURN_WITHIN_S, interrupt_summary
 from batchmagic.run.logbook import ContainerLog, LogBook
@@ -341,6 +342,8 @@ class Run:
         if layout.RESULT_FILE not in result.internal:  # os._exit, or collected before?
             self._never_collected = bool(list_keys(self.clients, self.location.bucket,
                                                    self.location.in_prefix))
+            if self.record.ended_at is not None:
+                self.warnings.append(collected_before(self.record))
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
         self.error = failure(self, snapshot, self._start_watch, self._never_collected)

@@ -53,7 +53,7 @@ def test_terminate_kills_processes_that_left_the_group(batch: Any, queue: str,
     daemon = _escaped_pid(pidfile)
     assert _alive(daemon)
     batch.terminate_job(jobId=job_id, reason="stopped by the test")
-    assert wait_job(batch, job_id)["status"] == "FAILED"
+    assert wait_job(batch, job_id, timeout=60)["status"] == "FAILED"
     wait_for(lambda: not _alive(daemon), timeout=5)
 
 
@@ -64,7 +64,7 @@ def test_a_container_that_ends_takes_its_daemons_along(batch: Any, queue: str,
     job_id = batch.submit_job(jobName=unique("escape"), jobQueue=queue,
                               jobDefinition=definition)["jobId"]
     daemon = _escaped_pid(pidfile)
-    assert wait_job(batch, job_id)["status"] == "SUCCEEDED"
+    assert wait_job(batch, job_id, timeout=60)["status"] == "SUCCEEDED"
     wait_for(lambda: not _alive(daemon), timeout=5)
 
 
@@ -81,7 +81,7 @@ def test_a_job_sees_neither_the_hosts_environment_nor_its_home(
                               jobDefinition=definition,
                               containerOverrides={"environment": [
                                   {"name": "MINE", "value": "yes"}]})["jobId"]
-    job = wait_job(batch, job_id)
+    job = wait_job(batch, job_id, timeout=60)
     assert job["status"] == "SUCCEEDED"
     seen = json.loads(log_lines(logs, job["container"]["logStreamName"])[0])
     env = seen["env"]
@@ -104,7 +104,7 @@ def test_the_host_home_is_out_of_reach_even_when_it_has_credentials(
     definition = single_definition(batch, ["python", "-c", script])
     job_id = batch.submit_job(jobName=unique("home"), jobQueue=queue,
                               jobDefinition=definition)["jobId"]
-    job = wait_job(batch, job_id)
+    job = wait_job(batch, job_id, timeout=60)
     assert job["container"]["exitCode"] == 1
     time.sleep(0.1)
     assert not any("REAL" in line for line in log_lines(logs, job["container"]["logStreamName"]))

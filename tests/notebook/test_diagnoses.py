@@ -37,3 +37,12 @@ def test_pulling_an_object_of_a_class_defined_in_the_cell_says_how_to_fix_it(ip:
         "--pull: a value is a Point, a class defined in the cell, which the kernel cannot "
         "rebuild; run the definition of Point in the kernel too (or import it from a module), "
         "or pull plain data (dicts, lists, arrays, DataFrames)")
+
+
+def test_attaching_to_a_run_already_collected_shows_its_record(ip: Any) -> None:
+    first = ip.run_cell_magic("aws_batch", "--local", "print('once')")  # collected, prefix gone
+    again = ip.run_line_magic("aws_batch_attach", first.job_id)
+    assert again.error is None
+    assert again.status == "SUCCEEDED"
+    notes = [w for w in again.warnings if w.startswith("already collected on ")]
+    assert len(notes) == 1 and "(SUCCEEDED)" in notes[0], again.warnings
