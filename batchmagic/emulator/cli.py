@@ -57,6 +57,7 @@ def serve(host: str, port: int, state_file: str | None, faults: str | None = Non
 
     from batchmagic.emulator.faults import FaultSpec, FaultSpecError
     from batchmagic.emulator.server import EmulatorServer
+    from batchmagic.emulator.warmup import return_freed_memory
 
     try:
         text = faults or os.environ.get("BATCHMAGIC_EMULATOR_FAULTS", "")
@@ -64,7 +65,8 @@ def serve(host: str, port: int, state_file: str | None, faults: str | None = Non
     except FaultSpecError as error:
         print(f"batchmagic emulator: {error}")
         return 2
-    server = EmulatorServer(host, port, faults=spec)
+    return_freed_memory()  # this process is the emulator's own: tune its allocator
+    server = EmulatorServer(host, port, faults=spec, warm_up=True)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

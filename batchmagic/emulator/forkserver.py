@@ -100,6 +100,10 @@ class AwsCliForkServer:
                 self._process.kill()
                 raise OSError("the AWS CLI fork server did not start")
 
+    def start(self) -> None:
+        """Start the server process now (else the first ``spawn`` does, and waits for it)."""
+        self._ensure_started()
+
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:
         """Run ``argv`` (``aws ...``) as the real AWS CLI in a forked child."""
         self._ensure_started()

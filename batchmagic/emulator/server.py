@@ -1,5 +1,6 @@
 """The emulator's one endpoint: a WSGI app that sends AWS Batch to our implementation, the rest
-to moto's server app, served by a threaded werkzeug server.
+to moto's server app, served by a threaded werkzeug server with keep-alive connections
+(``http11.py``).
 
 Batch requests are recognised by their SigV4 credential scope (service ``batch``) or, when
 unsigned, by a ``/v1/`` path that is a Batch operation.
@@ -15,11 +16,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from batchmagic.emulator.batch_api import BATCH_PATHS, BatchApi
 from batchmagic.emulator.defaultvpc import complete_default_vpc, ec2_region
 from batchmagic.emulator.faults import FaultInjector, FaultSpec
+from batchmagic.emulator.http11 import KeepAliveHandler, KeepAliveServer
 from batchmagic.emulator.images import bare_python_ready
 from batchmagic.emulator.livetail import LiveTailApi
 
@@ -75,14 +75,19 @@ class Dispatcher:
         return self.moto_app(environ, start_response)
 
 
-def _moto_app() -> tuple[WsgiApp, type[Any]]:
+def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
 
-    class QuietHandler(MotoRequestHandler):
+    from batchmagic.emulator import s3files, warmup
+
+    s3files.install()  # big objects stay on disk, streamed in and out
+    warmup.defer_instance_type_offerings()  # before anything imports moto's EC2
+
+    class QuietHandler(KeepAliveHandler, MotoRequestHandler):
         """No access log line per request (clients poll logs and jobs many times a second)."""
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -95,13 +100,15 @@ class EmulatorServer:
     """A threaded werkzeug server for the dispatcher, started and stopped from Python."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 min_timeout_s: int | None = None, faults: FaultSpec | None = None) -> None:
+                 min_timeout_s: int | None = None, faults: FaultSpec | None = None, *,
+                 warm_up: bool = False) -> None:
         self.host = host
         self.port = port
         self.min_timeout_s = min_timeout_s
         self.faults = faults
         self.fault_injector: FaultInjector | None = None
-        self._server: BaseWSGIServer | None = None
+        self.warm_up = warm_up  # load backends and the warm AWS CLI now, in the background
+        self._server: KeepAliveServer | None = None
         self._dispatcher: Dispatcher | None = None
         self._thread: threading.Thread | None = None
         self.batch: BatchApi | None = None
@@ -135,8 +142,7 @@ class EmulatorServer:
             self.fault_injector = FaultInjector(app, self.faults, exempt_paths=(HEALTH_PATH,))
             info["faults"] = self.faults.describe()
             app = self.fault_injector
-        self._server = make_server(self.host, self.port, app, threaded=True,
-                                   request_handler=handler)
+        self._server = KeepAliveServer(self.host, self.port, app, handler=handler)
         batch.start(self.url)
         info["url"] = self.url
         self.batch = batch
@@ -147,6 +153,11 @@ class EmulatorServer:
         # first job's path.
         threading.Thread(target=bare_python_ready, name="batchmagic-bare-python",
                          daemon=True).start()
+        if self.warm_up:
+            from batchmagic.emulator.warmup import warm_up
+
+            threading.Thread(target=warm_up, name="batchmagic-emulator-warm-up",
+                             daemon=True).start()
         atexit.register(self.stop)  # an exiting interpreter must not leave jobs running
 
     def idle_seconds(self) -> float:
@@ -162,6 +173,7 @@ class EmulatorServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.batch is not None:
