@@ -26,6 +26,9 @@ for _name in list(os.environ):
         "BATCHMAGIC_CONFIG",
     ):
         del os.environ[_name]
+# Loading the extension starts the local emulator when no AWS settings exist; tests start the
+# emulators they use themselves (tests/run/test_prestart.py covers the prestart).
+os.environ["BATCHMAGIC_EMULATOR_PRESTART"] = "0"
 
 
 @pytest.fixture(scope="session", autouse=True)

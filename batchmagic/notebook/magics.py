@@ -38,6 +38,7 @@ from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun
 from batchmagic.run.preflight import check_where
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
+from batchmagic.run.prestart import prestart_local
 from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import image_note, resolve_region, resolve_target
 from batchmagic.run.timeline import PhaseClock, Timeline
@@ -347,3 +348,5 @@ def register(shell: Any) -> None:
     magics.shown.register()
     # run.timeline evaluated in Jupyter shows its bar chart (its repr is a table in a terminal).
     shell.display_formatter.formatters["text/html"].for_type(Timeline, timeline_chart_html)
+    # Without AWS settings every cell runs on the local emulator: get it ready now.
+    prestart_local(magics.effective_settings({})[0])

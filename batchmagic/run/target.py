@@ -6,6 +6,7 @@ In local mode the emulator gets exactly what ``batchmagic setup`` creates in a r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from typing import Any
 
@@ -18,6 +19,7 @@ from batchmagic.settings import Settings
 
 # The settings that setup produced on each local emulator (by URL), so setup runs once.
 _local_settings: dict[str, dict[str, Any]] = {}
+_local_setup_lock = threading.Lock()  # a cell waits for a setup in progress (prestart.py)
 
 
 def resolve_region(settings: Settings) -> str:
@@ -59,12 +61,13 @@ def resolve_target(settings: Settings, given: Collection[str] = ()) -> tuple[Aws
         return target, settings
     target = local_target()
     key = (target.endpoint_url or "") + ("#spot" if settings.spot else "")
-    if key not in _local_settings:
-        from batchmagic.provision.setup import ensure_setup
+    with _local_setup_lock:
+        if key not in _local_settings:
+            from batchmagic.provision.setup import ensure_setup
 
-        result = ensure_setup(AwsClients.shared(target), region=target.region,
-                              spot=settings.spot)
-        _local_settings[key] = dict(result.settings)
+            result = ensure_setup(AwsClients.shared(target), region=target.region,
+                                  spot=settings.spot)
+            _local_settings[key] = dict(result.settings)
     local = {
         k: v
         for k, v in _local_settings[key].items()
