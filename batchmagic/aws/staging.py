@@ -39,11 +39,16 @@ MiB = 1024 * 1024
 # concurrency matters most there. Files up to 16 MiB go in one PUT/GET;
 # bigger ones are split into 16 MiB parts (a 1 TiB file stays under the 10,000-part limit at
 # 100 MiB parts, which s3transfer raises the part size to by itself when needed).
+# Memory: a download's body is read io_chunksize at a time and queued for the one thread that
+# writes files; max_io_queue bounds that queue (boto3's default of 100 chunks let a download
+# grow the kernel by 100 MiB and more whenever the disk is slower than the network), so a
+# download of any size holds about (queue + concurrency) x 1 MiB.
 TRANSFER_CONFIG = TransferConfig(
     max_concurrency=16,
     multipart_threshold=16 * MiB,
     multipart_chunksize=16 * MiB,
     io_chunksize=1 * MiB,
+    max_io_queue=16,
     use_threads=True,
 )
 
