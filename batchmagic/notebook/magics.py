@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -14,6 +15,7 @@ from traitlets import Bool, Float, Integer, TraitType, Unicode
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.config import ConfigLayers
+from batchmagic.errors import BatchMagicError
 from batchmagic.jobdef.layout import CONTAINERS, MAIN
 from batchmagic.ledger import Ledger
 from batchmagic.notebook import mapoptions as mapopts
@@ -349,4 +351,5 @@ def register(shell: Any) -> None:
     # run.timeline evaluated in Jupyter shows its bar chart (its repr is a table in a terminal).
     shell.display_formatter.formatters["text/html"].for_type(Timeline, timeline_chart_html)
     # Without AWS settings every cell runs on the local emulator: get it ready now.
-    prestart_local(magics.effective_settings({})[0])
+    with contextlib.suppress(BatchMagicError):  # invalid settings: the first cell says so
+        prestart_local(magics.effective_settings({})[0])

@@ -78,3 +78,8 @@ def test_with_aws_settings_nothing_starts(user: Path) -> None:
 def test_the_prestart_can_be_switched_off(user: Path) -> None:
     ready = fresh_kernel(user, BATCHMAGIC_EMULATOR_PRESTART="0")
     assert ready == {"threads": 0, "url": None, "healthy": False, "set_up": []}
+
+
+def test_invalid_settings_do_not_break_loading(user: Path) -> None:
+    ready = fresh_kernel(user, BATCHMAGIC_CPU="lots")
+    assert ready == {"threads": 0, "url": None, "healthy": False, "set_up": []}
