@@ -188,8 +188,9 @@ class Run:
         if isinstance(error, SystemExit):
             return
         self.traceback_text = self.cell_traceback(error)
-        sys.stderr.write(self.traceback_text)
-        sys.stderr.flush()
+        if not isinstance(error, JobTerminated):  # a stop that was asked for is no crash
+            sys.stderr.write(self.traceback_text)
+            sys.stderr.flush()
 
     def cell_traceback(self, error: BaseException) -> str:
         """The traceback of the cell's frames; the bootstrap's own frames are cut."""

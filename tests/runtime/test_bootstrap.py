@@ -270,8 +270,9 @@ def test_sigterm_still_saves_results(tmp_path: Path) -> None:
     assert process.stdout.readline().strip() == "ready"
     time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=30)
     assert process.returncode == 128 + signal.SIGTERM
+    assert "Traceback" not in stderr  # an interrupt shows one line, not the cell's traceback
     result = json.loads((workdir / ".batchmagic/result.json").read_text())
     assert result["exception_type"] == "JobTerminated"
     assert "time.sleep(30)" in result["traceback"]  # the cell's line…
