@@ -31,6 +31,7 @@ from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.origin import run_origin
 from batchmagic.notebook.shown import ShownRuns
+from batchmagic.notebook.shutdown import on_kernel_exit
 from batchmagic.notebook.timeline_view import timeline_chart_html
 from batchmagic.run.distmap import module_distributions
 from batchmagic.run.dryrun import dry_run_report
@@ -121,16 +122,8 @@ class AwsBatchMagics(Magics):
             self.runs.remove(run)
 
     def _on_shutdown(self) -> None:
-        active = [run for run in self.runs if not run.done]
-        if not active:
-            return
-        settings, _ = self.effective_settings({})
-        for run in active:
-            if settings.on_shutdown == "terminate":
-                run.cancel("Kernel shut down")
-            else:
-                print(f"batchmagic: job {run.job_name} ({run.job_id}) keeps running; "
-                      f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr)
+        if any(not run.done for run in self.runs):
+            on_kernel_exit(self.runs, self.effective_settings({})[0].on_shutdown)
 
     def _where(self) -> dict[str, str | None]:
         return run_origin(self.shell, self.namespace)

@@ -123,20 +123,17 @@ class Run:
 
     @property
     def usage(self) -> Usage | None:
-        """Peak memory and CPU time of the cell (``max_rss_mib``, ``cpu_seconds``,
-        ``wall_seconds``), measured in the main container; None before it ended."""
+        """The cell's ``max_rss_mib``, ``cpu_seconds`` and ``wall_seconds`` (after the run)."""
         return Usage.parse(self.cell_result.usage)
 
     @property
     def cost(self) -> CostEstimate | None:
-        """The run's estimated cost at list price (on the emulator: what it would cost on
-        Fargate), once the job has started."""
+        """Estimated cost at list price (on the emulator: as on Fargate), once started."""
         return snapshot_cost(self.snapshot, self.clients.target, spot=self.spot)
 
     @property
     def cost_usd(self) -> float | None:
-        cost = self.cost
-        return None if cost is None else cost.usd
+        return None if (cost := self.cost) is None else cost.usd
 
     @property
     def verdict(self) -> Verdict:
@@ -224,8 +221,7 @@ class Run:
         return self
 
     def detach(self) -> None:
-        """Turn a blocking cell into a background run (as --no-wait): the waiting cell returns,
-        the logs keep streaming, outputs and pulled variables arrive when the job ends."""
+        """Let the waiting cell return; the run goes on in the background (as --no-wait)."""
         if not self._done.is_set():
             self.detached = True
             self._wake_waiter.set()

@@ -85,7 +85,7 @@ def test_credentials_never_reach_the_job_logs_or_ledger(
 
 
 def test_the_jobs_table_shows_each_runs_cost_and_totals_by_notebook(ip: Any) -> None:
-    run = ip.run_cell_magic("aws_batch", "--result r", "print('priced')")
+    run = ip.run_cell_magic("aws_batch", "--local --result r", "print('priced')")
     table = ip.run_line_magic("aws_batch_jobs", "--limit 50")
     row = next(r for r in table if r["job id"] == run.job_id)
     assert row["cost"] == f"${run.cost_usd:.4f}"

@@ -67,11 +67,11 @@ def test_profile_region_comes_from_the_aws_config(ip: Any, capsys: pytest.Captur
     (aws / "credentials").write_text(
         "[scratch]\naws_access_key_id = x\naws_secret_access_key = y\n")
     url = local_clients.target.endpoint_url
-    ip.run_cell_magic("aws_batch", f"--profile scratch --endpoint-url {url} --bucket b "
-                      "--queue q --dry-run", "pass")
+    ip.run_cell_magic("aws_batch", f"--profile scratch --endpoint-url {url} --bucket "
+                      "bucket-b --queue q --dry-run", "pass")
     assert "AWS Batch job on FARGATE (eu-west-3)" in capsys.readouterr().out
     with pytest.raises(ConfigurationError, match="AWS profile 'nope'"):
-        ip.run_cell_magic("aws_batch", f"--profile nope --endpoint-url {url} --bucket b "
+        ip.run_cell_magic("aws_batch", f"--profile nope --endpoint-url {url} --bucket bucket-b "
                           "--queue q --dry-run", "pass")
 
 
