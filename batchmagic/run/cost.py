@@ -143,6 +143,30 @@ def right_size(usage: Usage, *, platform: str, cpu: float, memory_mib: int,
             f"--cpu {fit[0]:g} --memory {fit[1]} would do")
 
 
+PRICE_KEYS = ("Fargate-vCPU-Hours:perCPU", "Fargate-GB-Hours", "Fargate-ARM-vCPU-Hours:perCPU",
+              "Fargate-ARM-GB-Hours")
+
+
+def parse_price_list(products: list[str]) -> tuple[float, float, float, float] | None:
+    """The Fargate row (x86 vCPU-hour, GB-hour, arm64 vCPU-hour, GB-hour) of a Price List API
+    ``GetProducts`` answer (each product a JSON string), or None when one is missing."""
+    found: dict[str, float] = {}
+    for text in products:
+        product = json.loads(text)
+        usage = product.get("product", {}).get("attributes", {}).get("usagetype", "")
+        key = next((k for k in PRICE_KEYS if usage.endswith("-" + k)), None)
+        if key is None:
+            continue
+        for term in product.get("terms", {}).get("OnDemand", {}).values():
+            for dimension in term.get("priceDimensions", {}).values():
+                price = float(dimension.get("pricePerUnit", {}).get("USD", 0) or 0)
+                if price > 0:
+                    found[key] = price
+    if not all(k in found for k in PRICE_KEYS):
+        return None
+    return (found[PRICE_KEYS[0]], found[PRICE_KEYS[1]], found[PRICE_KEYS[2]], found[PRICE_KEYS[3]])
+
+
 def refresh_prices(clients: Any, region: str) -> bool:
     """Replace ``region``'s built-in Fargate prices with the Price List API's (best effort:
     False when the API is not reachable or not allowed)."""
@@ -155,22 +179,10 @@ def refresh_prices(clients: Any, region: str) -> bool:
             MaxResults=100)["PriceList"]
     except Exception:  # no permission, no endpoint (the emulator), no network: keep the table
         return False
-    found: dict[str, float] = {}
-    for text in products:
-        product = json.loads(text)
-        usage = product.get("product", {}).get("attributes", {}).get("usagetype", "")
-        for term in product.get("terms", {}).get("OnDemand", {}).values():
-            for dimension in term.get("priceDimensions", {}).values():
-                price = float(dimension.get("pricePerUnit", {}).get("USD", 0) or 0)
-                for key in ("Fargate-vCPU-Hours:perCPU", "Fargate-GB-Hours",
-                            "Fargate-ARM-vCPU-Hours:perCPU", "Fargate-ARM-GB-Hours"):
-                    if usage.endswith(key) and price:
-                        found[key] = price
-    keys = ("Fargate-vCPU-Hours:perCPU", "Fargate-GB-Hours", "Fargate-ARM-vCPU-Hours:perCPU",
-            "Fargate-ARM-GB-Hours")
-    if not all(k in found for k in keys):
+    row = parse_price_list(products)
+    if row is None:
         return False
-    FARGATE_PRICES[region] = (found[keys[0]], found[keys[1]], found[keys[2]], found[keys[3]])
+    FARGATE_PRICES[region] = row
     return True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from batchmagic.run.cost import (
@@ -81,3 +83,25 @@ def test_the_price_table_stays_when_the_price_list_api_is_not_reachable(clients:
     before = dict(FARGATE_PRICES)
     assert refresh_prices(clients, "us-east-1") is False  # the emulator has no Price List API
     assert before == FARGATE_PRICES
+
+
+def _product(usage: str, usd: str) -> str:
+    """One product as the Price List API's GetProducts returns it (a JSON string)."""
+    return json.dumps({
+        "product": {"attributes": {"usagetype": usage, "regionCode": "eu-west-3"}},
+        "terms": {"OnDemand": {"T1": {"priceDimensions": {"D1": {
+            "unit": "hours", "pricePerUnit": {"USD": usd}}}}}}})
+
+
+def test_a_price_list_answer_gives_the_regions_fargate_row() -> None:
+    from batchmagic.run.cost import parse_price_list
+
+    products = [_product("EUW3-Fargate-vCPU-Hours:perCPU", "0.0472"),
+                _product("EUW3-Fargate-GB-Hours", "0.0052"),
+                _product("EUW3-Fargate-ARM-vCPU-Hours:perCPU", "0.0378"),
+                _product("EUW3-Fargate-ARM-GB-Hours", "0.0041"),
+                _product("EUW3-Fargate-EphemeralStorage-GB-Hours", "0.0001"),
+                _product("EUW3-Fargate-Windows-OS-Hours:perCPU", "0.05")]
+    assert parse_price_list(products) == (0.0472, 0.0052, 0.0378, 0.0041)
+    assert parse_price_list(products[:3]) is None  # one figure missing: keep the table
+    assert parse_price_list([_product("EUW3-Fargate-GB-Hours", "0"), *products[:1]]) is None
