@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from batchmagic.run.envcache import CachedEnvironment
+from batchmagic.aws.clients import AwsClients, AwsTarget
+from batchmagic.run.envcache import CachedEnvironment, cache_prefix, list_environments
+from batchmagic.settings import Settings
 
 COLUMNS = ("key", "size", "age", "python", "packages")
 
@@ -52,3 +54,10 @@ class EnvironmentsTable:
                        + "</tr>" for r in map(_row, self.environments))
         return (f"<p>cached environments under <code>{html.escape(self.where)}</code></p>"
                 f"<table><tr>{head}</tr>{body}</table>")
+
+
+def cached_environments(target: AwsTarget, settings: Settings) -> EnvironmentsTable:
+    """The table of the environments cached under the settings' bucket and prefix."""
+    bucket = settings.bucket or ""
+    return EnvironmentsTable(list_environments(AwsClients.shared(target), bucket, settings.prefix),
+                             f"s3://{bucket}/{cache_prefix(settings.prefix)}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitType, Unicode
 
-from batchmagic.aws.clients import AwsClients
 from batchmagic.config import ConfigLayers
 from batchmagic.errors import BatchMagicError
 from batchmagic.jobdef.layout import CONTAINERS, MAIN
@@ -23,7 +21,7 @@ from batchmagic.notebook import options as opts
 from batchmagic.notebook.attach import find_record
 from batchmagic.notebook.display import make_display
 from batchmagic.notebook.doctor import doctor_table
-from batchmagic.notebook.envs_table import EnvironmentsTable
+from batchmagic.notebook.envs_table import EnvironmentsTable, cached_environments
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
 from batchmagic.notebook.line import parse_line
@@ -33,9 +31,8 @@ from batchmagic.notebook.origin import run_origin
 from batchmagic.notebook.shown import ShownRuns
 from batchmagic.notebook.shutdown import on_kernel_exit
 from batchmagic.notebook.timeline_view import timeline_chart_html
-from batchmagic.run.distmap import module_distributions
+from batchmagic.run.distmap import warm_in_background
 from batchmagic.run.dryrun import dry_run_report
-from batchmagic.run.envcache import cache_prefix, list_environments
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun
@@ -43,7 +40,7 @@ from batchmagic.run.preflight import check_where
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.prestart import prestart_local
 from batchmagic.run.submit import complete_settings, launch
-from batchmagic.run.target import image_note, resolve_region, resolve_target
+from batchmagic.run.target import resolve_region, resolve_target, say_image_note
 from batchmagic.run.timeline import PhaseClock, Timeline
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
 
@@ -109,10 +106,7 @@ class AwsBatchMagics(Magics):
             # the job has ended (never in the middle of a cell), or at run.wait().
             shell.events.register("pre_run_cell", self._bind_finished_runs)
         atexit.register(self._on_shutdown)
-        # --deps auto maps imports to packages with a walk of every installed distribution
-        # (about half a second): done once, off the first cell's path.
-        threading.Thread(target=module_distributions, name="batchmagic-packages",
-                         daemon=True).start()
+        warm_in_background()  # --deps auto's module map, off the first cell's path
 
     def _bind_finished_runs(self, *_args: Any) -> None:
         # Like IPython's %%script background processes (_gc_bg_processes): a finished run is
@@ -209,9 +203,7 @@ class AwsBatchMagics(Magics):
                 retries: int = 0) -> Run:
         target, settings = resolve_target(prepared.settings, getattr(self, "_given", ()))
         prepared = complete_settings(prepared, settings)
-        note = image_note(target, settings.image)
-        if note:
-            print(f"batchmagic: {note}", file=sys.stderr)
+        say_image_note(target, settings.image)
         display = make_display(self.display_mode, settings.log_tail)
         run = launch(prepared, target, display, bind=self._bind,
                      ledger=self.ledger, where=self._where(), clock=clock,
@@ -260,11 +252,7 @@ class AwsBatchMagics(Magics):
         installing them; ``--rebuild-env`` on a cell builds it again."""
         args = parse_line(self.aws_batch_envs, line)
         settings, _ = self.effective_settings(opts.setting_values(args))
-        target, settings = resolve_target(settings)
-        bucket = settings.bucket or ""
-        where = f"s3://{bucket}/{cache_prefix(settings.prefix)}"
-        return EnvironmentsTable(
-            list_environments(AwsClients.shared(target), bucket, settings.prefix), where)
+        return cached_environments(*resolve_target(settings))
 
     # --- jobs, attach, doctor ----------------------------------------------------------------
     @magic_arguments()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from collections.abc import Mapping
 
 from packaging.utils import canonicalize_name
@@ -70,3 +71,9 @@ def module_distributions() -> Mapping[str, list[str]]:
             for module in _top_levels(item.path):
                 mapping.setdefault(module, []).append(name)
     return mapping
+
+
+def warm_in_background() -> None:
+    """Build the map now in a daemon thread (the extension loads well before the first cell)."""
+    threading.Thread(target=module_distributions, name="batchmagic-packages",
+                     daemon=True).start()

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from batchmagic.aws.clients import AwsClients
+from batchmagic.aws.download import DownloadResult, download_outputs
 from batchmagic.aws.errors import aws_errors
 from batchmagic.aws.staging import RunLocation
 from batchmagic.errors import BatchMagicError, StagingError
@@ -154,3 +157,13 @@ def list_environments(clients: AwsClients, bucket: str, prefix: str) -> list[Cac
             python=str(lock.get("python") or ""),
             uri=f"s3://{bucket}/{base}{name}{ARCHIVE_SUFFIX}"))
     return sorted(found, key=lambda e: e.cached_at, reverse=True)
+
+
+def download_after_filing(clients: AwsClients, location: RunLocation, output_dir: Path,
+                          note: Callable[[str], None], **options: Any) -> DownloadResult:
+    """The run's outputs (``download_outputs``), once an environment the job built is filed in
+    the cache: its archive goes to ``_envs/``, never into the output directory or memory."""
+    cached = store_built_environment(clients, location)
+    if cached:
+        note(cached)
+    return download_outputs(clients, location, output_dir, **options)

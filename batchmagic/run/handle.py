@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.download import download_outputs
 from batchmagic.aws.follow import FOLLOW_PACING, LiveJobWatcher, follow_logs
 from batchmagic.aws.job import BatchJob, JobSnapshot, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
@@ -25,7 +24,7 @@ from batchmagic.jobdef import layout
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate, Usage, snapshot_cost
 from batchmagic.run.diagnosis import Diagnosis
-from batchmagic.run.envcache import store_built_environment
+from batchmagic.run.envcache import download_after_filing
 from batchmagic.run.exitdiag import collected_before
 from batchmagic.run.failure import failure
 from batchmagic.run.interrupt import RETURN_WITHIN_S, interrupt_summary
@@ -33,7 +32,6 @@ from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
 from batchmagic.run.outputs import (
     CellResult,
-    load_pulled,
     parse_protocol_line,
     unmatched_patterns,
 )
@@ -313,15 +311,13 @@ class Run:
     def _collect(self, snapshot: JobSnapshot) -> None:
         if self._stop.is_set():  # interrupted: the prefix stays for a later attach
             return
-        cached = store_built_environment(self.clients, self.location)  # before the download
-        if cached:
-            self._display.note(cached)
         self._clock.begin("download")
         meter = ProgressMeter(self._display.staging)
         self._downloading = True
         try:
-            result = download_outputs(self.clients, self.location, Path(self.record.output_dir),
-                                      progress=meter, stop=self._stop)
+            result = download_after_filing(self.clients, self.location,
+                                           Path(self.record.output_dir), self._display.note,
+                                           progress=meter, stop=self._stop)
         finally:
             self._downloading = False
             meter.close()
@@ -332,8 +328,7 @@ class Run:
         self.warnings += [f"{key} was not downloaded: {why}" for key, why in result.skipped]
         self.cell_result = CellResult.parse(result.internal.get(layout.RESULT_FILE))
         self.outputs.update(self.cell_result.outputs)
-        self.pulled = load_pulled(result.internal.get(layout.PULL_FILE),
-                                  self.cell_result.pull_manifest)
+        self.pulled = self.cell_result.pulled_from(result.internal.get(layout.PULL_FILE))
         self.warnings += self.cell_result.link_warnings()
         if layout.RESULT_FILE not in result.internal:  # os._exit, or collected before?
             self._never_collected = bool(list_keys(self.clients, self.location.bucket,

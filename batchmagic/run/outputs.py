@@ -47,6 +47,10 @@ class CellResult:
     ended_at: float | None = None
     pull_manifest: dict[str, Any] | None = None  # Python and module versions the job pickled with
 
+    def pulled_from(self, data: bytes | None) -> dict[str, Any]:
+        """The pulled values in ``data`` (pull.pkl), explained with this result's manifest."""
+        return load_pulled(data, self.pull_manifest)
+
     @classmethod
     def parse(cls, data: bytes | None) -> CellResult:
         if not data:

@@ -6,6 +6,7 @@ In local mode the emulator gets exactly what ``batchmagic setup`` creates in a r
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Collection
 from typing import Any
@@ -103,3 +104,10 @@ def image_note(target: AwsTarget, image: str) -> str | None:
         return None
     _said_not_emulated.add(image)
     return f"image {image} is not emulated: main uses the emulator's Python"
+
+
+def say_image_note(target: AwsTarget, image: str) -> None:
+    """Print :func:`image_note`'s line, when there is one, to stderr."""
+    note = image_note(target, image)
+    if note:
+        print(f"batchmagic: {note}", file=sys.stderr)
