@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.job import DESCRIBE_BACKOFF, BatchJob, JobSnapshot
@@ -97,9 +97,17 @@ class LiveJobWatcher:
             tail.stop()
 
 
+class LogWatcher(Protocol):
+    """Follows a job's container logs, fed with its snapshots (:class:`LiveJobWatcher`)."""
+
+    def update(self, snapshot: JobSnapshot) -> None: ...
+    def finish(self, timeout: float = 10.0) -> bool: ...
+    def close(self) -> None: ...
+
+
 def follow_logs(
     job: BatchJob,
-    watcher: LiveJobWatcher,
+    watcher: LogWatcher,
     *,
     on_update: Callable[[JobSnapshot], None] | None = None,
     timeout: float | None = None,

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from batchmagic.aws.job import (
     JobSnapshot,
     JobStatus,
 )
-from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller
+from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Tail, drain_tails
 from batchmagic.errors import AwsError
+from batchmagic.settings import LOG_GROUP
 from tests.helpers import make_queue
 
 PY = sys.executable
@@ -70,6 +71,38 @@ def _submit(clients: AwsClients, queue: str, containers: list[dict[str, Any]]) -
     return BatchJob(clients, job_id)
 
 
+class PollingWatcher:
+    """follow_logs' watcher with polling tails only: every container's stream is tailed by the
+    shared poller as soon as it appears, and drained once the container has exited."""
+
+    def __init__(self, job: BatchJob, poller: LogPoller,
+                 on_lines: Callable[[str, list[LogLine]], None]) -> None:
+        self.job, self.poller, self.on_lines = job, poller, on_lines
+        self.tails: dict[tuple[str, str], Tail] = {}
+
+    def update(self, snapshot: JobSnapshot) -> None:
+        for state in snapshot.containers:
+            if not state.log_stream:
+                continue
+            key = (state.name, state.log_stream)
+            if key not in self.tails:
+                self.tails[key] = self.poller.tail(
+                    LOG_GROUP, state.log_stream,
+                    lambda lines, name=state.name: self.on_lines(name, lines),
+                    budget=self.job.job_id)
+            if state.exit_code is not None:
+                self.tails[key].request_drain()
+
+    def finish(self, timeout: float = 10.0) -> bool:
+        drained = drain_tails(list(self.tails.values()), timeout)
+        self.close()
+        return drained
+
+    def close(self) -> None:
+        for tail in self.tails.values():
+            tail.stop()
+
+
 SAY = ("import sys, time\n"
        "for i in range({n}):\n    print('{name}', i, flush=True); time.sleep({pause})\n")
 
@@ -79,7 +112,8 @@ def test_three_container_job_streams_every_containers_lines(
 ) -> None:
     job = _submit(clients, queue, [
         _container("stage-in", SAY.format(n=2, name="in", pause=0), essential=False),
-        _container("main", SAY.format(n=5, name="main", pause=0.1) + "sys.exit(3)",
+        # main runs for about 2 s: a status poll sees it RUNNING even on a busy machine
+        _container("main", SAY.format(n=5, name="main", pause=0.4) + "sys.exit(3)",
                    "0.5", "1024", essential=False,
                    dependsOn=[{"containerName": "stage-in", "condition": "SUCCESS"}]),
         _container("stage-out", SAY.format(n=1, name="out", pause=0), essential=True,
@@ -91,7 +125,7 @@ def test_three_container_job_streams_every_containers_lines(
     def on_lines(container: str, batch: list[LogLine]) -> None:
         lines[container].extend(line.message for line in batch)
 
-    final = follow_logs(job, LiveJobWatcher(job, poller, on_lines), on_update=updates.append,
+    final = follow_logs(job, PollingWatcher(job, poller, on_lines), on_update=updates.append,
                         timeout=60)
     assert final.status is JobStatus.SUCCEEDED  # only stage-out is essential
     assert dict(lines) == {"stage-in": ["in 0", "in 1"],
