@@ -19,6 +19,7 @@ from typing import Any
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.destinations import map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
+from batchmagic.aws.freed import release_freed_memory
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
 from batchmagic.aws.staging import RunLocation, _failed, _failures, _Listed, _manager, list_objects
 
@@ -36,6 +37,8 @@ class DownloadResult:
     stopped: bool = False
     """The download was stopped (Ctrl-C) before every file arrived."""
 
+
+RELEASE_AFTER_BYTES = 64 * 1024 * 1024
 
 
 def download_outputs(
@@ -110,6 +113,8 @@ def download_outputs(
     result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
     result.files.sort()
     result.bytes = sum(obj.size for obj in wanted)
+    if result.bytes >= RELEASE_AFTER_BYTES:
+        release_freed_memory()  # the transfer threads' freed chunks: none kept afterwards
     return result
 
 
