@@ -11,7 +11,7 @@
 2. emulator memory: resident memory of the background emulator (and its warm AWS CLI) at rest
    after setup and one job, its peak while 1 GB goes up and down through S3, and what stays
    after the objects are deleted. Baseline: moto's own server, the same transfers.
-3. kernel memory while downloading a 2 GB output with ``staging.download_outputs``: peak growth
+3. kernel memory while downloading a 2 GB output with ``download.download_outputs``: peak growth
    and growth kept afterwards. Baseline: ``aws s3 cp`` of the same object (peak resident).
 
 Everything runs in temporary directories (state, config, IPython dir); every emulator started
@@ -29,127 +29,28 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks.procmem import (
+    PeakSampler,
+    Row,
+    isolate,
+    mb,
+    rss,
+    say,
+    settle,
+    table,
+    tree_rss,
+)
 
 MiB = 1024 * 1024
 MB = 1_000_000
 VENV_BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve()
-
-
-# ---------------------------------------------------------------------------------------------
-# Output, isolation
-
-
-@dataclass
-class Row:
-    metric: str
-    ours: str
-    baseline: str
-    ratio: str
-    target: str
-    ok: bool | None
-
-
-def say(text: str = "") -> None:
-    print(text, file=sys.__stdout__, flush=True)
-
-
-def table(rows: list[Row]) -> str:
-    head = ("metric", "batchmagic", "baseline", "ratio", "target", "pass/fail")
-    body = [(r.metric, r.ours, r.baseline, r.ratio, r.target,
-             "-" if r.ok is None else ("PASS" if r.ok else "FAIL")) for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-                      *(line(b) for b in body)])
-
-
-def isolate(root: Path) -> None:
-    """Per-user state of a fresh user under ``root``; no AWS settings from this machine."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "BATCHMAGIC_")):
-            del os.environ[name]
-    os.environ.update({
-        "BATCHMAGIC_STATE_DIR": str(root / "state"),
-        "BATCHMAGIC_CONFIG": str(root / "config" / "settings.json"),
-        "IPYTHONDIR": str(root / "ipython"),
-        "AWS_CONFIG_FILE": str(root / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(root / "aws-credentials"),
-    })
-
-
-# ---------------------------------------------------------------------------------------------
-# Resident memory of processes (Linux /proc)
-
-
-def rss(pid: int) -> int:
-    """Resident bytes of one process (0 once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(resident bytes of ``pid``, of its resident children: the warm AWS CLI, running jobs)."""
-    return rss(pid), sum(rss(child) for child in children(pid))
-
-
-class PeakSampler:
-    """Samples a value every ``every`` seconds in a thread and keeps the maximum."""
-
-    def __init__(self, read: Any, every: float = 0.05) -> None:
-        self.read, self.every, self.peak = read, every, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.read())
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.read())
-
-
-def mb(n: float) -> str:
-    return f"{n / MiB:.0f} MiB"
-
-
-def settle(read: Any, seconds: float = 3.0) -> int:
-    """The value once it stopped falling (freed memory is returned over a moment)."""
-    time.sleep(seconds)
-    return int(read())
-
 
 # ---------------------------------------------------------------------------------------------
 # 1. First cell of a fresh kernel
@@ -257,8 +158,9 @@ def make_big_files(directory: Path, count: int, size: int) -> list[tuple[Path, s
 
 def move_through_s3(clients: Any, bucket: str, files: list[tuple[Path, str]], dest: Path,
                     tag: str) -> None:
-    """Up with staging.upload, down with staging.download_outputs, then delete everything."""
-    from batchmagic.aws.staging import RunLocation, delete_prefix, download_outputs, upload
+    """Up with staging.upload, down with download.download_outputs, then delete everything."""
+    from batchmagic.aws.download import download_outputs
+    from batchmagic.aws.staging import RunLocation, delete_prefix, upload
 
     up = RunLocation(bucket, f"{tag}/up")
     upload(clients, up, [(path, "dl/out/" + key) for path, key in files], {})
@@ -334,9 +236,10 @@ CHILD_DOWNLOAD = """
 import gc, json, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[5])
-from benchmarks.footprint import PeakSampler, rss, settle
+from benchmarks.procmem import PeakSampler, rss, settle
 from batchmagic.aws.clients import AwsClients, AwsTarget
-from batchmagic.aws.staging import RunLocation, download_outputs
+from batchmagic.aws.download import download_outputs
+from batchmagic.aws.staging import RunLocation
 clients = AwsClients(AwsTarget(endpoint_url=sys.argv[1], emulator=True))
 location = RunLocation(sys.argv[2], sys.argv[3])
 clients.s3.list_objects_v2(Bucket=location.bucket, Prefix=location.out_prefix)
