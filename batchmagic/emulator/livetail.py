@@ -41,6 +41,14 @@ from batchmagic.emulator.livetail_request import (
 TARGET = "Logs_20140328.StartLiveTail"
 STATUS_PATH = "/batchmagic/live-tail"
 MAX_DURATION_ENV = "BATCHMAGIC_EMULATOR_LIVE_TAIL_MAX_S"
+# Refuse every StartLiveTail with this error, as AWS does without logs:StartLiveTail permission
+# (AccessDeniedException) or over the concurrent-session quota (LimitExceededException): both
+# are errors of StartLiveTail in botocore's logs model.
+REFUSE_ENV = "BATCHMAGIC_EMULATOR_LIVE_TAIL_REFUSE"
+REFUSALS = {
+    "AccessDeniedException": "User is not authorized to perform: logs:StartLiveTail",
+    "LimitExceededException": "Too many concurrent live tail sessions for this account.",
+}
 DEFAULT_MAX_DURATION_S = 3 * 3600.0
 MAX_EVENTS_PER_UPDATE = 500
 DEFAULT_REGION = "us-east-1"
@@ -139,8 +147,16 @@ def _client_gone(sock: Any) -> bool:
         return True
 
 
+def _refusal_from_env() -> str:
+    code = os.environ.get(REFUSE_ENV, "")
+    if code and code not in REFUSALS:
+        raise ValueError(f"{REFUSE_ENV}={code!r}: use one of {', '.join(REFUSALS)}")
+    return code
+
+
 class LiveTailApi:
-    """Serves StartLiveTail and a small status document; ``close()`` ends every session."""
+    """Serves StartLiveTail and a small status document; ``close()`` ends every session.
+    ``$BATCHMAGIC_EMULATOR_LIVE_TAIL_REFUSE`` (read when it is made) refuses every session."""
 
     def __init__(self, max_duration_s: float | None = None, poll_interval_s: float = 0.05,
                  heartbeat_s: float = 1.0) -> None:
@@ -148,6 +164,7 @@ class LiveTailApi:
                                else max_duration_s)
         self.poll_interval_s = poll_interval_s
         self.heartbeat_s = heartbeat_s
+        self.refusal = _refusal_from_env()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._active = 0
@@ -179,6 +196,8 @@ class LiveTailApi:
         try:
             if self._closed.is_set():
                 raise LiveTailError("SessionStreamingException", "The emulator is stopping.")
+            if self.refusal:
+                raise LiveTailError(self.refusal, REFUSALS[self.refusal])
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 body = json.loads(environ["wsgi.input"].read(length) or b"{}")
