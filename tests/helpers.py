@@ -55,7 +55,10 @@ def make_queue(batch: Any) -> str:
 
 
 def wait_job(batch: Any, job_id: str, statuses: tuple[str, ...] = ("SUCCEEDED", "FAILED"),
-             timeout: float = 20.0) -> dict[str, Any]:
+             timeout: float = 60.0) -> dict[str, Any]:
+    """The job once in one of ``statuses``. The bound is generous (a loaded machine starts the
+    first official-Python-image job slowly, making its interpreter); it costs nothing when the
+    job ends sooner."""
     def check() -> dict[str, Any] | None:
         job: dict[str, Any] = batch.describe_jobs(jobs=[job_id])["jobs"][0]
         return job if job["status"] in statuses else None

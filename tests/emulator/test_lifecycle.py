@@ -223,12 +223,20 @@ def test_many_jobs_run_concurrently_and_the_api_stays_responsive(
     ids = [batch.submit_job(jobName=unique("many"), jobQueue=queue,
                             jobDefinition=definition)["jobId"] for _ in range(20)]
     try:
+        # Twenty interpreters starting on a busy machine can take a while: the wait ends as
+        # soon as they all run, so a generous bound costs nothing on an idle one.
         wait_for(lambda: all(j["status"] == "RUNNING"
-                             for j in batch.describe_jobs(jobs=ids)["jobs"]), timeout=20)
-        start = time.monotonic()
-        batch.describe_job_queues(jobQueues=[queue])
-        assert time.monotonic() - start < 1.0
+                             for j in batch.describe_jobs(jobs=ids)["jobs"]), timeout=120,
+                 every=0.2)
+        # Responsive while they run: the best of three calls (one scheduling hiccup of a loaded
+        # machine is not the API blocking behind the jobs).
+        latencies = []
+        for _ in range(3):
+            start = time.monotonic()
+            batch.describe_job_queues(jobQueues=[queue])
+            latencies.append(time.monotonic() - start)
+        assert min(latencies) < 1.0, latencies
     finally:
         release.write_text("")
     for job_id in ids:
-        assert wait_job(batch, job_id)["status"] == "SUCCEEDED"
+        assert wait_job(batch, job_id, timeout=60)["status"] == "SUCCEEDED"
