@@ -40,12 +40,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float =
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def make_queue(batch: Any) -> str:
-    """A FARGATE compute environment and an ENABLED queue, both VALID; returns the queue name."""
+def make_queue(batch: Any, max_vcpus: int = 16) -> str:
+    """A FARGATE compute environment and an ENABLED queue, both VALID; returns the queue name.
+    Jobs beyond ``max_vcpus`` vCPUs in use wait RUNNABLE, as on AWS."""
     ce = unique("ce")
     batch.create_compute_environment(
         computeEnvironmentName=ce, type="MANAGED",
-        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]})
+        computeResources={"type": "FARGATE", "maxvCpus": max_vcpus, "subnets": ["subnet-1"]})
     queue = unique("q")
     batch.create_job_queue(jobQueueName=queue, priority=1,
                            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])

@@ -215,7 +215,9 @@ def test_list_jobs_pages(batch: Any, queue: str) -> None:
 
 
 def test_many_jobs_run_concurrently_and_the_api_stays_responsive(
-        batch: Any, queue: str, tmp_path: Any) -> None:
+        batch: Any, tmp_path: Any) -> None:
+    # Room for all twenty 1-vCPU jobs at once (the shared queue's environment has 16 vCPUs).
+    queue = make_queue(batch, max_vcpus=32)
     release = tmp_path / "release"
     script = ("import os, sys, time\nfor _ in range(1500):\n"
               f"    if os.path.exists({str(release)!r}): break\n    time.sleep(0.02)")
@@ -226,7 +228,7 @@ def test_many_jobs_run_concurrently_and_the_api_stays_responsive(
         # Twenty interpreters starting on a busy machine can take a while: the wait ends as
         # soon as they all run, so a generous bound costs nothing on an idle one.
         wait_for(lambda: all(j["status"] == "RUNNING"
-                             for j in batch.describe_jobs(jobs=ids)["jobs"]), timeout=120,
+                             for j in batch.describe_jobs(jobs=ids)["jobs"]), timeout=60,
                  every=0.2)
         # Responsive while they run: the best of three calls (one scheduling hiccup of a loaded
         # machine is not the API blocking behind the jobs).
