@@ -35,6 +35,7 @@ from batchmagic.run.outputs import (
     parse_protocol_line,
     unmatched_patterns,
 )
+from batchmagic.run.stageout import StageOutBudget
 from batchmagic.run.startwatch import StartWatch
 from batchmagic.run.timeline import JobTimes, PhaseClock, Timeline
 from batchmagic.run.view import RunDisplay, wait_flushing
@@ -90,6 +91,7 @@ class Run:
         self._done = threading.Event()
         self._wake_waiter = threading.Event()  # the job ended, or the run was detached
         self.detached = False
+        self._stage_out = StageOutBudget(self._job.terminate, self.warnings.append)
         self._stop = threading.Event()  # Ctrl-C: download nothing more, bind nothing
         self._downloading = False
         self._never_collected = False
@@ -294,6 +296,7 @@ class Run:
         except Exception as error:  # never lose the run: report anything unexpected
             self.error = BatchMagicError(f"following job {self.job_id} failed: {error!r}")
         finally:
+            self._stage_out.stop()
             self._ended = time.time()
             self._clock.end(self._ended)
             if self._ledger is not None:
@@ -306,6 +309,7 @@ class Run:
 
     def _on_update(self, snapshot: JobSnapshot) -> None:
         self._apply(snapshot)
+        self._stage_out.check(snapshot)
         self._display.status(self)
 
     def _collect(self, snapshot: JobSnapshot) -> None:

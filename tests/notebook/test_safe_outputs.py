@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from batchmagic.aws.clients import AwsClients
-from batchmagic.errors import ConfigurationError
+from batchmagic.errors import ConfigurationError, JobFailedError
 from tests.helpers import job_count
 
 HOST_FILE_TEXT = "a file of the machine, not of the job\n"
@@ -58,3 +58,17 @@ def test_an_output_dir_that_cannot_exist_is_refused_before_submit(
     assert str(caught.value) == (f"--output-dir {tmp_path / 'file.txt/sub'}: cannot be created "
                                  "(Not a directory)")
     assert job_count(local_clients) == jobs
+
+
+def test_stage_out_has_a_time_budget_of_its_own(ip: Any, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHMAGIC_STAGE_OUT_BUDGET", "0")
+    cell = ("import os\nos.makedirs('many', exist_ok=True)\n"
+            "for i in range(600):\n    open(f'many/{i}.txt', 'w').write(str(i))\n")
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local --outputs 'many/*' --output-dir out", cell)
+    assert "stage-out exceeded its time budget of 0 s" in str(caught.value)
+    run = caught.value.run
+    assert any(w.startswith("stage-out exceeded its time budget of 0 s and the job was "
+                            "stopped") for w in run.warnings), run.warnings
+    assert len(run.files) < 600
