@@ -12,6 +12,7 @@ from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.resolve import resolve_queue
 from batchmagic.ledger import Ledger
 from batchmagic.settings import Settings
+from tests.helpers import unique
 
 
 def test_cell_magic_help_lists_every_option(ip: Any) -> None:
@@ -53,8 +54,9 @@ def test_attach_by_job_id_alone_uses_the_job_tags(ip: Any, tmp_path: Path,
 
 
 def test_queue_is_created_once_for_a_compute_environment(clients: AwsClients) -> None:
+    name = unique("queue-test-ce")  # the session emulator outlives this test
     ce = clients.batch.create_compute_environment(
-        computeEnvironmentName="queue-test-ce", type="MANAGED",
+        computeEnvironmentName=name, type="MANAGED",
         computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": ["subnet-1"],
                           "securityGroupIds": ["sg-1"]},
     )
@@ -62,7 +64,7 @@ def test_queue_is_created_once_for_a_compute_environment(clients: AwsClients) ->
     first = resolve_queue(clients, settings)
     second = resolve_queue(clients, settings)
     assert first == second
-    queues = clients.batch.describe_job_queues(jobQueues=["queue-test-ce-batchmagic"])["jobQueues"]
+    queues = clients.batch.describe_job_queues(jobQueues=[f"{name}-batchmagic"])["jobQueues"]
     assert len(queues) == 1 and queues[0]["status"] == "VALID"
     assert queues[0]["tags"] == {"batchmagic:managed": "true"}
 
