@@ -136,6 +136,7 @@ class LiveTails:
         self._lock = threading.Lock()
         self._readers: dict[str, _Reader] = {}
         self._reader_lock = threading.Lock()
+        self._catching_up = threading.Event()
         self._client = client if client is not None else clients.logs_streaming
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")
@@ -179,9 +180,23 @@ class LiveTails:
                 self._session = LiveSession(self._client, self._arn(), list(self._streams),
                                             self._merge, self.fail,
                                             on_open=lambda: self._opened(old))
-        for stream in list(self._streams):
-            if stream in new or not self._merge.anchored(stream):
+        for stream in new:  # their first lines now, without waiting for the session
+            self.catch_up(stream)
+        behind = [s for s in self._streams if s not in new and not self._merge.anchored(s)]
+        if behind and not self._catching_up.is_set():
+            # Off the status poll's thread: a slow read must not delay the job's status.
+            self._catching_up.set()
+            threading.Thread(target=self._catch_up_in_background, args=(behind,),
+                             name="batchmagic-catch-up", daemon=True).start()
+
+    def _catch_up_in_background(self, streams: list[str]) -> None:
+        try:
+            for stream in streams:
                 self.catch_up(stream)
+        except AwsError as error:
+            self.fail(error)
+        finally:
+            self._catching_up.clear()
 
     def _opened(self, old: LiveSession | None) -> None:
         if old is not None:
