@@ -4,6 +4,7 @@ followed by %aws_batch_attach, and an interrupt that leaves no process behind.""
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,18 @@ def _wait_for(flag: Path) -> str:
     """Cell code that keeps the job running until the test creates ``flag``."""
     return f"import os, time\nwhile not os.path.exists({str(flag)!r}):\n    time.sleep(0.05)\n"
 
+
+
+def _stream_text(kernel: Kernel) -> str:
+    """The stream output still queued on IOPub (until it stays quiet for 3 s)."""
+    texts = []
+    while True:
+        try:
+            message = kernel.client.get_iopub_msg(timeout=3)
+        except queue.Empty:
+            return "".join(texts)
+        if message["msg_type"] == "stream":
+            texts.append(message["content"]["text"])
 
 
 def _ok(result: tuple[dict[str, Any], str]) -> str:
@@ -178,9 +191,12 @@ def test_kernel_shutdown_applies_the_on_shutdown_policy(tmp_path: Path, policy: 
         job_id = kernel.value("r.job_id")
         assert _wait_status(job_id, "RUNNING") == "RUNNING"
     finally:
-        kernel.client.stop_channels()
         kernel.manager.shutdown_kernel(now=False)  # a graceful shutdown, as from the UI
+        said = _stream_text(kernel)  # what the kernel said on its way out
+        kernel.client.stop_channels()
     assert _wait_status(job_id, expected, timeout=15) == expected
+    leave_line = f"keeps running; reattach with %aws_batch_attach {job_id}"
+    assert (leave_line in said) == (policy == "leave"), said
     flag.touch()
     if policy == "leave":
         assert _wait_status(job_id, "SUCCEEDED") == "SUCCEEDED"
