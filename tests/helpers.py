@@ -40,13 +40,30 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float =
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def make_queue(batch: Any, max_vcpus: int = 16) -> str:
-    """A FARGATE compute environment and an ENABLED queue, both VALID; returns the queue name.
-    Jobs beyond ``max_vcpus`` vCPUs in use wait RUNNABLE, as on AWS."""
+FARGATE_RESOURCES = {"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"],
+                     "securityGroupIds": ["sg-1"]}
+EC2_RESOURCES = {"type": "EC2", "maxvCpus": 16, "subnets": ["subnet-1"],
+                 "securityGroupIds": ["sg-1"], "instanceTypes": ["optimal"],
+                 "instanceRole": "ecsInstanceRole"}
+
+
+def make_environment(batch: Any, resources: dict[str, Any] | None = None,
+                     **extra: Any) -> str:
+    """A MANAGED compute environment (Fargate unless told), waited for until VALID: AWS only
+    attaches VALID environments to queues. Returns its name."""
     ce = unique("ce")
-    batch.create_compute_environment(
-        computeEnvironmentName=ce, type="MANAGED",
-        computeResources={"type": "FARGATE", "maxvCpus": max_vcpus, "subnets": ["subnet-1"]})
+    batch.create_compute_environment(computeEnvironmentName=ce, type="MANAGED",
+                                     computeResources=resources or FARGATE_RESOURCES, **extra)
+    wait_for(lambda: batch.describe_compute_environments(computeEnvironments=[ce])[
+        "computeEnvironments"][0]["status"] == "VALID")
+    return ce
+
+
+def make_queue(batch: Any, resources: dict[str, Any] | None = None, *,
+               max_vcpus: int = 16) -> str:
+    """A compute environment (Fargate unless told) and an ENABLED queue, both VALID; returns
+    the queue name. Jobs beyond ``max_vcpus`` vCPUs in use wait RUNNABLE, as on AWS."""
+    ce = make_environment(batch, {**(resources or FARGATE_RESOURCES), "maxvCpus": max_vcpus})
     queue = unique("q")
     batch.create_job_queue(jobQueueName=queue, priority=1,
                            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])
@@ -91,9 +108,10 @@ def ecs_definition(batch: Any, containers: list[dict[str, Any]], *,
 def single_definition(batch: Any, command: list[str], **extra: Any) -> str:
     name = unique("jd")
     batch.register_job_definition(
-        jobDefinitionName=name, type="container", platformCapabilities=["EC2"],
+        jobDefinitionName=name, type="container", platformCapabilities=["FARGATE"],
         containerProperties={"image": "python:3.11", "command": command,
-                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                             "executionRoleArn": EXECUTION_ROLE,
+                             "resourceRequirements": [{"type": "VCPU", "value": "0.25"},
                                                       {"type": "MEMORY", "value": "512"}]},
         **extra)
     return name

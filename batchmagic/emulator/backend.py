@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from batchmagic.emulator.jobs import Jobs
 from batchmagic.emulator.runner import JobRunner
+from batchmagic.emulator.validation import check_tags
 
 
 class BatchBackend(Jobs):
@@ -24,16 +26,19 @@ class BatchBackend(Jobs):
     def shutdown(self) -> None:
         self.runner.shutdown()
 
-    def list_tags(self, arn: str) -> dict[str, str]:
+    def list_tags_for_resource(self, *, resource_arn: str) -> dict[str, Any]:
         with self.lock:
-            return dict(self.tags_of(arn))
+            return {"tags": dict(self.tags_of(resource_arn))}
 
-    def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
+    def tag_resource(self, *, resource_arn: str, tags: dict[str, str]) -> dict[str, Any]:
         with self.lock:
-            self.tags_of(arn).update(tags)
+            current = self.tags_of(resource_arn)
+            current.update(check_tags({**current, **check_tags(tags)}))
+        return {}
 
-    def untag_resource(self, arn: str, keys: list[str]) -> None:
+    def untag_resource(self, *, resource_arn: str, tag_keys: list[str]) -> dict[str, Any]:
         with self.lock:
-            tags = self.tags_of(arn)
-            for key in keys:
+            tags = self.tags_of(resource_arn)
+            for key in tag_keys:
                 tags.pop(key, None)
+        return {}

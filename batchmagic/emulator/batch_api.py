@@ -1,8 +1,17 @@
-"""AWS Batch over HTTP: rest-json routing, request parsing and AWS-shaped error responses."""
+"""AWS Batch over HTTP: rest-json routing, request parsing and AWS-shaped error responses.
+
+Requests are parsed here, at the edge (as moto's ``responses.py`` does): the JSON body's
+members become keyword arguments of the backend's typed method for the operation
+(``SubmitJob`` -> ``submit_job(region=..., job_name=..., job_queue=...)``), so the backend
+never sees raw request dicts. Members the backend does not model are ignored, as before;
+a missing member that the method requires is a ClientException.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import sys
 import traceback
 import urllib.parse
@@ -10,8 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from batchmagic.emulator.errors import BatchError
-
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+from batchmagic.emulator.validation import check_request_size
 
 # Every operation the emulator serves, by its request path (POST /v1/<lowercase name>).
 OPERATIONS = (
@@ -22,6 +30,30 @@ OPERATIONS = (
     "CancelJob",
 )
 BATCH_PATHS = frozenset(f"/v1/{name.lower()}" for name in OPERATIONS)
+_OPERATION_BY_PATH = {f"/v1/{name.lower()}": name for name in OPERATIONS}
+# Member names whose snake_case is not the plain split at capitals.
+_MEMBER_ALIASES = {"unmanagedvCpus": "unmanaged_vcpus"}
+
+
+def snake_case(name: str) -> str:
+    """``SubmitJob`` -> ``submit_job``, ``jobQueue`` -> ``job_queue``."""
+    return _MEMBER_ALIASES.get(name) or re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def call_with_members(method: Callable[..., dict[str, Any]], body: dict[str, Any],
+                      **fixed: Any) -> dict[str, Any]:
+    """Call a typed backend method with the body's members as keyword arguments."""
+    members = {snake_case(name): value for name, value in body.items()}
+    kwargs: dict[str, Any] = dict(fixed)
+    for name, parameter in inspect.signature(method).parameters.items():
+        if name in fixed:
+            continue
+        if name in members:
+            kwargs[name] = members[name]
+        elif parameter.default is inspect.Parameter.empty:
+            camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+            raise BatchError(f"{camel} is a required member of the request.")
+    return method(**kwargs)
 
 
 def _response(start_response: Callable[..., Any], status: int, body: dict[str, Any],
@@ -52,12 +84,16 @@ def _region(environ: dict[str, Any]) -> str:
     return "us-east-1"
 
 
-def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
+def _read_body(environ: dict[str, Any]) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    data: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    return data
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
@@ -110,20 +146,20 @@ class BatchApi:
                              code="UnknownOperationException", status=404)
         if method != "POST":
             raise BatchError(f"Method {method} is not allowed on {path}", status=405)
-        operation = path[len("/v1/"):]
-        handler: Handler = getattr(self.backend, f"op_{operation}")
-        request = _read_json(environ)
-        request["__region"] = _region(environ)
-        return handler(request)
+        operation = _OPERATION_BY_PATH[path]
+        raw = _read_body(environ)
+        check_request_size(operation, len(raw))
+        backend_method = getattr(self.backend, snake_case(operation))
+        return call_with_members(backend_method, _parse_json(raw), region=_region(environ))
 
     def _tags(self, method: str, arn: str, environ: dict[str, Any]) -> dict[str, Any]:
         if method == "GET":
-            return {"tags": self.backend.list_tags(arn)}
+            return self.backend.list_tags_for_resource(resource_arn=arn)
         if method == "POST":
-            self.backend.tag_resource(arn, _read_json(environ).get("tags") or {})
-            return {}
+            return call_with_members(self.backend.tag_resource,
+                                     _parse_json(_read_body(environ)), resource_arn=arn)
         if method == "DELETE":
             query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
-            self.backend.untag_resource(arn, query.get("tagKeys", []))
-            return {}
+            return self.backend.untag_resource(resource_arn=arn,
+                                               tag_keys=query.get("tagKeys", []))
         raise BatchError(f"Method {method} is not allowed on /v1/tags", status=405)

@@ -114,6 +114,7 @@ class Job:
     array_index: int | None = None
     children: list[Job] = field(default_factory=list)
     parent: Job | None = None
+    launch_failure: str | None = None  # accepted by SubmitJob, FAILED when it would start
     stop_reason: str | None = None  # set by TerminateJob / CancelJob / timeout
     is_cancelled: bool = False
     is_terminated: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from typing import Any
@@ -9,17 +10,18 @@ from typing import Any
 from batchmagic.emulator.errors import BatchError
 from batchmagic.emulator.logsink import ACCOUNT_ID
 from batchmagic.emulator.models import ComputeEnvironment, JobDefinition, JobQueue, arn
-from batchmagic.emulator.validation import check_job_definition, check_name
+from batchmagic.emulator.validation import (
+    check_compute_environment,
+    check_job_definition,
+    check_name,
+    check_queue_environments,
+    check_tags,
+    check_time_limit_actions,
+)
 
 # AWS takes seconds to provision; clients must still see CREATING before VALID.
 PROVISIONING_DELAY_S = 0.3
-_CE_TYPES = ("FARGATE", "FARGATE_SPOT", "EC2", "SPOT")
 ALREADY_EXISTS = "Error executing request, Exception : Object already exists"
-
-
-def _region(request: dict[str, Any]) -> str:
-    return str(request.get("__region", "us-east-1"))
-
 
 def _later(action: Any) -> None:
     timer = threading.Timer(PROVISIONING_DELAY_S, action)
@@ -27,16 +29,18 @@ def _later(action: Any) -> None:
     timer.start()
 
 
-def _token_page(items: list[Any], request: dict[str, Any], default: int = 100,
-                ) -> tuple[list[Any], str | None]:
-    """maxResults/nextToken paging; the token is the next offset."""
+def _token_page(items: list[Any], key: str, next_token: str | None, max_results: int | None,
+                ) -> dict[str, Any]:
+    """maxResults/nextToken paging (the token is the next offset): the response body."""
     try:
-        start = int(request.get("nextToken") or 0)
+        start = int(next_token or 0)
     except ValueError:
         raise BatchError("Invalid nextToken") from None
-    size = int(request.get("maxResults") or default)
-    page = items[start:start + size]
-    return page, (str(start + size) if start + size < len(items) else None)
+    size = int(max_results or 100)
+    out: dict[str, Any] = {key: items[start:start + size]}
+    if start + size < len(items):
+        out["nextToken"] = str(start + size)
+    return out
 
 
 class Resources:
@@ -75,16 +79,14 @@ class Resources:
             detail["status"], detail["statusReason"] = status, reason
 
     # -- compute environments ----------------------------------------------------------------
-    def op_createcomputeenvironment(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = check_name(request.get("computeEnvironmentName"), "Compute environment name")
-        kind = request.get("type")
-        resources = request.get("computeResources")
-        if kind == "MANAGED" and (not resources or resources.get("type") not in _CE_TYPES):
-            raise BatchError("A MANAGED compute environment needs computeResources with type "
-                             "FARGATE, FARGATE_SPOT, EC2 or SPOT.")
-        if kind not in ("MANAGED", "UNMANAGED"):
-            raise BatchError("Compute environment type must be MANAGED or UNMANAGED.")
-        region = _region(request)
+    def create_compute_environment(
+            self, *, region: str, compute_environment_name: str, type: str,
+            state: str = "ENABLED", compute_resources: dict[str, Any] | None = None,
+            service_role: str | None = None, unmanaged_vcpus: int | None = None,
+            tags: dict[str, str] | None = None) -> dict[str, Any]:
+        name = check_name(compute_environment_name, "Compute environment name")
+        check_compute_environment(type, compute_resources)
+        resource_tags = check_tags(tags)
         with self.lock:
             if name in self.environments:
                 raise BatchError(ALREADY_EXISTS)
@@ -93,46 +95,56 @@ class Resources:
                 "computeEnvironmentName": name, "computeEnvironmentArn": env_arn,
                 "ecsClusterArn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:cluster/AWSBatch-{name}-"
                                  f"{uuid.uuid4()}",
-                "type": kind, "state": request.get("state", "ENABLED"), "status": "CREATING",
+                "type": type, "state": state, "status": "CREATING",
                 "statusReason": "Creating compute environment", "uuid": str(uuid.uuid4()),
                 "containerOrchestrationType": "ECS"}
-            for key in ("computeResources", "serviceRole", "unmanagedvCpus"):
-                if key in request:
-                    detail[key] = request[key]
-            self.environments[name] = ComputeEnvironment(name, env_arn, detail,
-                                                         dict(request.get("tags") or {}))
+            for key, value in (("computeResources", compute_resources),
+                               ("serviceRole", service_role),
+                               ("unmanagedvCpus", unmanaged_vcpus)):
+                if value is not None:
+                    detail[key] = value
+            self.environments[name] = ComputeEnvironment(name, env_arn, detail, resource_tags)
         _later(lambda: self._set_status(detail, "VALID", "ComputeEnvironment Healthy"))
         return {"computeEnvironmentName": name, "computeEnvironmentArn": env_arn}
 
-    def op_describecomputeenvironments(self, request: dict[str, Any]) -> dict[str, Any]:
-        refs = request.get("computeEnvironments") or []
+    def describe_compute_environments(
+            self, *, region: str, compute_environments: list[str] | None = None,
+            max_results: int | None = None, next_token: str | None = None) -> dict[str, Any]:
+        del region
         with self.lock:
-            found = [self.find_environment(r) for r in refs] if refs else list(
-                self.environments.values())
+            found = ([self.find_environment(r) for r in compute_environments]
+                     if compute_environments else list(self.environments.values()))
             items = [e.describe() for e in found if e is not None]
-        page, token = _token_page(items, request)
-        return {"computeEnvironments": page, **({"nextToken": token} if token else {})}
+        return _token_page(items, "computeEnvironments", next_token, max_results)
 
-    def op_updatecomputeenvironment(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _environment(self, ref: str) -> ComputeEnvironment:
+        env = self.find_environment(ref)
+        if env is None:
+            raise BatchError(f"{ref} does not exist")
+        return env
+
+    def update_compute_environment(
+            self, *, region: str, compute_environment: str, state: str | None = None,
+            compute_resources: dict[str, Any] | None = None,
+            service_role: str | None = None) -> dict[str, Any]:
+        del region
         with self.lock:
-            env = self.find_environment(str(request.get("computeEnvironment", "")))
-            if env is None:
-                raise BatchError(f"{request.get('computeEnvironment')} does not exist")
-            if "state" in request:
-                env.detail["state"] = request["state"]
-            if "serviceRole" in request:
-                env.detail["serviceRole"] = request["serviceRole"]
-            if request.get("computeResources"):
-                env.detail.setdefault("computeResources", {}).update(request["computeResources"])
+            env = self._environment(compute_environment)
+            if state is not None:
+                env.detail["state"] = state
+            if service_role is not None:
+                env.detail["serviceRole"] = service_role
+            if compute_resources:
+                env.detail.setdefault("computeResources", {}).update(compute_resources)
             env.detail["status"] = "UPDATING"
         _later(lambda: self._set_status(env.detail, "VALID", "ComputeEnvironment Healthy"))
         return {"computeEnvironmentName": env.name, "computeEnvironmentArn": env.arn}
 
-    def op_deletecomputeenvironment(self, request: dict[str, Any]) -> dict[str, Any]:
+    def delete_compute_environment(self, *, region: str,
+                                   compute_environment: str) -> dict[str, Any]:
+        del region
         with self.lock:
-            env = self.find_environment(str(request.get("computeEnvironment", "")))
-            if env is None:
-                raise BatchError(f"{request.get('computeEnvironment')} does not exist")
+            env = self._environment(compute_environment)
             if env.detail["state"] != "DISABLED":
                 raise BatchError("Cannot delete, found existing compute environment that is "
                                  "not in DISABLED state")
@@ -149,43 +161,52 @@ class Resources:
             table.pop(name, None)
 
     # -- job queues --------------------------------------------------------------------------
-    def _order(self, request: dict[str, Any]) -> list[dict[str, Any]]:
-        order = []
-        for item in request.get("computeEnvironmentOrder") or []:
+    def _order(self, order: list[dict[str, Any]], queue_type: str | None,
+               ) -> tuple[list[dict[str, Any]], str]:
+        """The queue's computeEnvironmentOrder (ARNs) and its jobQueueType."""
+        resolved, details = [], []
+        for item in order:
             env = self.find_environment(str(item.get("computeEnvironment", "")))
             if env is None:
                 raise BatchError(f"computeEnvironment {item.get('computeEnvironment')} does not "
                                  "exist")
-            order.append({"order": item.get("order", 1), "computeEnvironment": env.arn})
-        return order
+            resolved.append({"order": item.get("order", 1), "computeEnvironment": env.arn})
+            details.append(env.detail)
+        return resolved, check_queue_environments(details, queue_type)
 
-    def op_createjobqueue(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = check_name(request.get("jobQueueName"), "Job queue name")
-        region = _region(request)
+    def create_job_queue(
+            self, *, region: str, job_queue_name: str, priority: int,
+            compute_environment_order: list[dict[str, Any]] | None = None,
+            state: str = "ENABLED", job_queue_type: str | None = None,
+            job_state_time_limit_actions: list[dict[str, Any]] | None = None,
+            tags: dict[str, str] | None = None) -> dict[str, Any]:
+        name = check_name(job_queue_name, "Job queue name")
+        resource_tags = check_tags(tags)
         with self.lock:
             if name in self.queues:
                 raise BatchError(ALREADY_EXISTS)
-            order = self._order(request)
+            order, kind = self._order(compute_environment_order or [], job_queue_type)
             queue_arn = arn(region, "job-queue", name)
             detail: dict[str, Any] = {
-                "jobQueueName": name, "jobQueueArn": queue_arn,
-                "state": request.get("state", "ENABLED"), "status": "CREATING",
-                "statusReason": "Creating job queue", "priority": request.get("priority", 1),
-                "computeEnvironmentOrder": order, "jobQueueType": "ECS_FARGATE"}
-            actions = check_time_limit_actions(request.get("jobStateTimeLimitActions"))
+                "jobQueueName": name, "jobQueueArn": queue_arn, "state": state,
+                "status": "CREATING", "statusReason": "Creating job queue",
+                "priority": priority, "computeEnvironmentOrder": order, "jobQueueType": kind}
+            actions = check_time_limit_actions(job_state_time_limit_actions)
             if actions:
                 detail["jobStateTimeLimitActions"] = actions
-            self.queues[name] = JobQueue(name, queue_arn, detail, dict(request.get("tags") or {}))
+            self.queues[name] = JobQueue(name, queue_arn, detail, resource_tags)
         _later(lambda: self._set_status(detail, "VALID", "JobQueue Healthy"))
         return {"jobQueueName": name, "jobQueueArn": queue_arn}
 
-    def op_describejobqueues(self, request: dict[str, Any]) -> dict[str, Any]:
-        refs = request.get("jobQueues") or []
+    def describe_job_queues(self, *, region: str, job_queues: list[str] | None = None,
+                            max_results: int | None = None,
+                            next_token: str | None = None) -> dict[str, Any]:
+        del region
         with self.lock:
-            found = [self.find_queue(r) for r in refs] if refs else list(self.queues.values())
+            found = ([self.find_queue(r) for r in job_queues] if job_queues
+                     else list(self.queues.values()))
             items = [q.describe() for q in found if q is not None]
-        page, token = _token_page(items, request)
-        return {"jobQueues": page, **({"nextToken": token} if token else {})}
+        return _token_page(items, "jobQueues", next_token, max_results)
 
     def _queue(self, ref: str) -> JobQueue:
         queue = self.find_queue(ref)
@@ -193,21 +214,28 @@ class Resources:
             raise BatchError(f"JobQueue {ref} not found.")
         return queue
 
-    def op_updatejobqueue(self, request: dict[str, Any]) -> dict[str, Any]:
+    def update_job_queue(
+            self, *, region: str, job_queue: str, state: str | None = None,
+            priority: int | None = None,
+            compute_environment_order: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        del region
         with self.lock:
-            queue = self._queue(str(request.get("jobQueue", "")))
-            if "computeEnvironmentOrder" in request:
-                queue.detail["computeEnvironmentOrder"] = self._order(request)
-            for key in ("state", "priority"):
-                if key in request:
-                    queue.detail[key] = request[key]
+            queue = self._queue(job_queue)
+            if compute_environment_order is not None:
+                order, kind = self._order(compute_environment_order, None)
+                queue.detail.update(computeEnvironmentOrder=order, jobQueueType=kind)
+            if state is not None:
+                queue.detail["state"] = state
+            if priority is not None:
+                queue.detail["priority"] = priority
             queue.detail["status"] = "UPDATING"
         _later(lambda: self._set_status(queue.detail, "VALID", "JobQueue Healthy"))
         return {"jobQueueName": queue.name, "jobQueueArn": queue.arn}
 
-    def op_deletejobqueue(self, request: dict[str, Any]) -> dict[str, Any]:
+    def delete_job_queue(self, *, region: str, job_queue: str) -> dict[str, Any]:
+        del region
         with self.lock:
-            queue = self._queue(str(request.get("jobQueue", "")))
+            queue = self._queue(job_queue)
             if queue.detail["state"] != "DISABLED":
                 raise BatchError("Cannot delete, found existing JobQueue that is not in "
                                  "DISABLED state")
@@ -216,44 +244,61 @@ class Resources:
         return {}
 
     # -- job definitions ---------------------------------------------------------------------
-    def op_registerjobdefinition(self, request: dict[str, Any]) -> dict[str, Any]:
-        check_job_definition(request)
-        name = request["jobDefinitionName"]
+    def register_job_definition(
+            self, *, region: str, job_definition_name: str, type: str,
+            parameters: dict[str, str] | None = None,
+            container_properties: dict[str, Any] | None = None,
+            ecs_properties: dict[str, Any] | None = None,
+            retry_strategy: dict[str, Any] | None = None, propagate_tags: bool | None = None,
+            timeout: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
+            platform_capabilities: list[str] | None = None,
+            scheduling_priority: int | None = None) -> dict[str, Any]:
+        check_job_definition(name=job_definition_name, kind=type,
+                             platform_capabilities=platform_capabilities,
+                             container_properties=container_properties,
+                             ecs_properties=ecs_properties)
+        resource_tags = check_tags(tags)
+        name = job_definition_name
         with self.lock:
             revisions = self.definitions.setdefault(name, [])
             revision = revisions[-1].revision + 1 if revisions else 1
-            def_arn = arn(_region(request), "job-definition", f"{name}:{revision}")
-            detail = {k: v for k, v in request.items() if not k.startswith("__") and k != "tags"}
-            detail.update({"jobDefinitionArn": def_arn, "revision": revision,
-                           "status": "ACTIVE", "containerOrchestrationType": "ECS"})
-            detail.setdefault("platformCapabilities", ["EC2"])
-            detail.setdefault("parameters", {})
-            revisions.append(JobDefinition(name, def_arn, detail,
-                                           dict(request.get("tags") or {}), revision))
+            def_arn = arn(region, "job-definition", f"{name}:{revision}")
+            detail: dict[str, Any] = {
+                "jobDefinitionName": name, "jobDefinitionArn": def_arn, "revision": revision,
+                "status": "ACTIVE", "type": type, "parameters": dict(parameters or {}),
+                "platformCapabilities": list(platform_capabilities or ["EC2"]),
+                "containerOrchestrationType": "ECS"}
+            for key, value in (("containerProperties", container_properties),
+                               ("ecsProperties", ecs_properties),
+                               ("retryStrategy", retry_strategy),
+                               ("propagateTags", propagate_tags), ("timeout", timeout),
+                               ("schedulingPriority", scheduling_priority)):
+                if value is not None:
+                    detail[key] = copy.deepcopy(value)
+            revisions.append(JobDefinition(name, def_arn, detail, resource_tags, revision))
         return {"jobDefinitionName": name, "jobDefinitionArn": def_arn, "revision": revision}
 
-    def op_describejobdefinitions(self, request: dict[str, Any]) -> dict[str, Any]:
+    def describe_job_definitions(
+            self, *, region: str, job_definitions: list[str] | None = None,
+            job_definition_name: str | None = None, status: str | None = None,
+            max_results: int | None = None, next_token: str | None = None) -> dict[str, Any]:
+        del region
         with self.lock:
-            everything = [d for revs in self.definitions.values() for d in revs]
-            refs = request.get("jobDefinitions") or []
-            if refs:
-                chosen = [d for d in everything
-                          if any(r in (d.name, f"{d.name}:{d.revision}", d.arn) for r in refs)]
-            else:
-                chosen = everything
-            if request.get("jobDefinitionName"):
-                chosen = [d for d in chosen if d.name == request["jobDefinitionName"]]
-            if request.get("status"):
-                chosen = [d for d in chosen if d.detail["status"] == request["status"]]
+            chosen = [d for revs in self.definitions.values() for d in revs]
+            if job_definitions:
+                chosen = [d for d in chosen if any(
+                    r in (d.name, f"{d.name}:{d.revision}", d.arn) for r in job_definitions)]
+            if job_definition_name:
+                chosen = [d for d in chosen if d.name == job_definition_name]
+            if status:
+                chosen = [d for d in chosen if d.detail["status"] == status]
             items = [d.describe() for d in chosen]
-        page, token = _token_page(items, request)
-        return {"jobDefinitions": page, **({"nextToken": token} if token else {})}
+        return _token_page(items, "jobDefinitions", next_token, max_results)
 
-    def op_deregisterjobdefinition(self, request: dict[str, Any]) -> dict[str, Any]:
-        ref = str(request.get("jobDefinition", ""))
+    def deregister_job_definition(self, *, region: str, job_definition: str) -> dict[str, Any]:
+        del region
         with self.lock:
-            definition = self.find_definition(ref)
-            definition.detail["status"] = "INACTIVE"
+            self.find_definition(job_definition).detail["status"] = "INACTIVE"
         return {}
 
     # -- tags --------------------------------------------------------------------------------
@@ -276,20 +321,3 @@ class Resources:
         tags: dict[str, str] = resource.tags
         return tags
 
-
-def check_time_limit_actions(actions: Any) -> list[dict[str, Any]]:
-    """CreateJobQueue's jobStateTimeLimitActions (botocore's Batch model, JobStateTimeLimitAction:
-    state RUNNABLE only; maxTimeSeconds 600-86,400; action CANCEL for ECS/Fargate queues)."""
-    checked = []
-    for action in actions or []:
-        if action.get("state") != "RUNNABLE":
-            raise BatchError("jobStateTimeLimitActions.state: the only supported value is "
-                             "RUNNABLE.")
-        if not 600 <= int(action.get("maxTimeSeconds", 0)) <= 86400:
-            raise BatchError("jobStateTimeLimitActions.maxTimeSeconds must be between 600 and "
-                             "86400.")
-        if action.get("action") != "CANCEL":
-            raise BatchError("jobStateTimeLimitActions.action: the only supported value for "
-                             "ECS and Fargate job queues is CANCEL.")
-        checked.append(dict(action))
-    return checked

@@ -12,22 +12,35 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from batchmagic.emulator.logsink import ACCOUNT_ID, LogSink
 from batchmagic.emulator.models import TERMINAL, ContainerRun, Job, new_task_id, now_ms
-from batchmagic.emulator.task import TaskAttempt
+from batchmagic.emulator.task import AttemptEnd, AttemptResult, TaskAttempt
 
 MAX_RUNNING_JOBS = 64  # jobs beyond this wait (as SUBMITTED) for a worker, like a full CE
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a RUNNABLE job can start now: the compute environment's name."""
+
+    ce_name: str
+
+
+# None: not yet (queue or environment not VALID/ENABLED); a string: the statusReason of a job
+# that no environment of its queue can run.
+QueueReady = Callable[[Job], "Placement | str | None"]
 
 
 class JobRunner:
     """Runs submitted jobs in worker threads; owns the scratch root and every live attempt."""
 
     def __init__(self, endpoint_url: str, lock: threading.RLock,
-                 queue_ready: Callable[[Job], str | None]) -> None:
+                 queue_ready: QueueReady) -> None:
         self.endpoint_url = endpoint_url
         self.lock = lock
-        self.queue_ready = queue_ready  # None while not ready, else the CE name
+        self.queue_ready = queue_ready
         self.scratch_root = tempfile.mkdtemp(prefix="batchmagic-emulator-")
         # Daemon workers (not a ThreadPoolExecutor, whose threads the interpreter joins at exit
         # before atexit handlers run, which would keep an exiting kernel waiting on its jobs).
@@ -105,17 +118,21 @@ class JobRunner:
             self._set(job, "RUNNABLE")
         ce_name = self._wait_runnable(job)
         if ce_name is None:
-            self._finish(job, "FAILED", job.stop_reason or "Emulator stopped")
+            self._finish(job, "FAILED", job.stop_reason or AttemptEnd.EMULATOR_STOPPED.value)
             return
-        reason = "Essential container in task exited"
+        if job.launch_failure is not None:  # accepted by SubmitJob, refused at launch
+            self._finish(job, "FAILED", job.launch_failure)
+            return
+        reason = AttemptEnd.ESSENTIAL_EXITED.value
         for attempt in range(1, job.retry_attempts + 1):
             if job.stop_event.is_set() or self.closing.is_set():
                 break
-            succeeded, reason, final = self._attempt(job, attempt, ce_name)
-            if succeeded:
+            result = self._attempt(job, attempt, ce_name)
+            reason = result.reason
+            if result.succeeded:
                 self._finish(job, "SUCCEEDED", reason)
                 return
-            if final or not self._should_retry(job, reason):
+            if result.final or not self._should_retry(job, reason):
                 break
         self._finish(job, "FAILED", job.stop_reason or reason)
 
@@ -134,18 +151,23 @@ class JobRunner:
         return True
 
     def _wait_runnable(self, job: Job) -> str | None:
-        """Wait in RUNNABLE until the queue and a compute environment are VALID and ENABLED."""
+        """Wait in RUNNABLE until the queue and a compute environment are VALID and ENABLED
+        (``queue_ready`` gives a statusReason while the job cannot be placed at all)."""
         while not (job.stop_event.is_set() or self.closing.is_set()):
-            ce_name = self.queue_ready(job)
-            if ce_name is not None:
-                return ce_name
+            ready = self.queue_ready(job)
+            if isinstance(ready, Placement):
+                return ready.ce_name
+            if ready is not None:
+                with self.lock:
+                    job.status_reason = ready
             time.sleep(0.02)
         return None
 
-    def _attempt(self, job: Job, attempt: int, ce_name: str) -> tuple[bool, str, bool]:
+    def _attempt(self, job: Job, attempt: int, ce_name: str) -> AttemptResult:
         with self.lock:
             if job.stop_event.is_set():
-                return False, job.stop_reason or "Terminated", True
+                return AttemptResult(False, AttemptEnd.STOPPED,
+                                     job.stop_reason or AttemptEnd.STOPPED.value)
             cluster = f"AWSBatch-{ce_name}"
             job.task_arn = f"arn:aws:ecs:{job.region}:{ACCOUNT_ID}:task/{cluster}/{new_task_id()}"
             job.runs = [ContainerRun(spec) for spec in job.specs]
@@ -154,22 +176,23 @@ class JobRunner:
         deadline = time.monotonic() + job.timeout_s if job.timeout_s else None
         with self.lock:
             if self.closing.is_set():
-                return False, "Emulator stopped", True
+                return AttemptResult(False, AttemptEnd.EMULATOR_STOPPED,
+                                     AttemptEnd.EMULATOR_STOPPED.value)
             task = TaskAttempt(job, attempt, endpoint_url=self.endpoint_url,
                                sink=self.sink(job.region), scratch_root=self.scratch_root,
                                ce_name=ce_name, lock=self.lock,
                                on_running=lambda: self._running(job))
             self.active.add(task)
         try:
-            succeeded, reason, final = task.run(deadline)
+            result = task.run(deadline)
         finally:
             with self.lock:
                 self.active.discard(task)
         with self.lock:
-            if reason == "Job attempt duration exceeded timeout" and not job.stop_reason:
-                job.stop_reason = reason
-            job.attempts.append(job.attempt_record(started, job.stop_reason or reason))
-        return succeeded, reason, final
+            if result.end is AttemptEnd.TIMED_OUT and not job.stop_reason:
+                job.stop_reason = result.reason
+            job.attempts.append(job.attempt_record(started, job.stop_reason or result.reason))
+        return result
 
     def _running(self, job: Job) -> None:
         with self.lock:

@@ -1,7 +1,10 @@
 """One attempt of a job: its containers as host processes, started by their dependsOn rules.
 
 A container starts when its dependsOn conditions hold (START: the other one started;
-COMPLETE: it exited; SUCCESS: it exited 0). One whose condition can never hold never starts.
+COMPLETE: it exited; SUCCESS: it exited 0). One whose condition can never hold is stopped
+without starting, as the ECS agent does since aws/amazon-ecs-agent#3218: exit code 143 and
+a ``CannotStartContainerError: dependency graph: ...`` reason; containers that depend on it
+with COMPLETE then run.
 The attempt ends when every essential container has stopped; the non-essential ones still
 running are then stopped (SIGTERM to the process group, SIGKILL after a grace period), as ECS
 stops a task. Output goes line by line into the container's CloudWatch log stream.
@@ -19,6 +22,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import IO
 
@@ -30,7 +35,42 @@ from batchmagic.emulator.models import ContainerRun, Job
 from batchmagic.emulator.secrets import resolve_secrets
 
 STOP_GRACE_S = 3.0
-ESSENTIAL_EXITED = "Essential container in task exited"
+# Docker's exit code for a container stopped by SIGTERM; ECS reports it for a container whose
+# dependencies can never hold (it never ran).
+DEPENDENCY_EXIT_CODE = 143
+
+
+class AttemptEnd(Enum):
+    """How an attempt ended; the value is the statusReason AWS gives for it."""
+
+    ESSENTIAL_EXITED = "Essential container in task exited"
+    TIMED_OUT = "Job attempt duration exceeded timeout"
+    STOPPED = "Terminated"  # TerminateJob / CancelJob: their own reason is used
+    EMULATOR_STOPPED = "Emulator stopped"
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The outcome of one attempt: did it succeed, how did it end, with which statusReason."""
+
+    succeeded: bool
+    end: AttemptEnd
+    reason: str
+
+    @property
+    def final(self) -> bool:
+        """Timeouts and terminations are not retried (only essential exits are)."""
+        return self.end is not AttemptEnd.ESSENTIAL_EXITED
+
+
+def dependency_reason(run: ContainerRun, target: ContainerRun) -> str:
+    """The ECS agent's reason for a container whose dependsOn can never hold."""
+    def label(r: ContainerRun) -> str:
+        return f"{r.spec.name}({r.spec.detail.get('image', '')})"
+
+    return (f"CannotStartContainerError: dependency graph: failed to resolve container ordering "
+            f"dependency [{label(target)} (STOPPED->RUNNING) - Exit: {target.exit_code}] for "
+            f"target [{label(run)} (NONE->RUNNING)] as dependency did not exit successfully")
 
 
 def kill_group(pid: int, sig: int) -> None:
@@ -167,26 +207,27 @@ class TaskAttempt:
         self.events.put(run)
 
     # -- the attempt ---------------------------------------------------------------------
-    def _verdict(self, run: ContainerRun) -> str:
-        """'go', 'wait' or 'never' for a pending container, from its dependsOn conditions."""
+    def _verdict(self, run: ContainerRun) -> tuple[str, ContainerRun | None]:
+        """('go' | 'wait' | 'never', the container that makes it 'never') for a pending
+        container, from its dependsOn conditions."""
         by_name = {r.spec.name: r for r in self.job.runs}
         verdict = "go"
         for target_name, condition in run.spec.depends_on:
             target = by_name[target_name]
             exited = target.state == "STOPPED" and target.exit_code is not None
             if target.state == "STOPPED" and target.exit_code is None:
-                return "never"  # the other container never started
+                return "never", target  # the task is stopping: it will never start
             if condition == "START":
                 ok = target.state == "RUNNING" or exited
             elif condition == "COMPLETE":
                 ok = exited
             else:  # SUCCESS
                 if exited and target.exit_code != 0:
-                    return "never"
+                    return "never", target
                 ok = exited
             if not ok:
                 verdict = "wait"
-        return verdict
+        return verdict, None
 
     def _schedule(self) -> None:
         progress = True
@@ -195,25 +236,29 @@ class TaskAttempt:
             for run in self.job.runs:
                 if run.state != "PENDING":
                     continue
-                verdict = self._verdict(run)
+                verdict, blocker = self._verdict(run)
                 if verdict == "go":
                     self.start(run)
                     progress = True
-                elif verdict == "never":
+                elif verdict == "never" and blocker is not None:
                     with self.lock:
                         run.state = "STOPPED"
-                        run.reason = ("DependencyNotSatisfied: a dependsOn condition of this "
-                                      "container can no longer be met")
+                        if blocker.exit_code is not None:
+                            run.exit_code = DEPENDENCY_EXIT_CODE
+                            run.reason = dependency_reason(run, blocker)
+                        else:
+                            run.reason = blocker.reason
+                    self.events.put(run)
                     progress = True
 
-    def run(self, deadline: float | None) -> tuple[bool, str, bool]:
-        """Run to the end: (succeeded, statusReason, final: do not retry)."""
+    def run(self, deadline: float | None) -> AttemptResult:
+        """Run the attempt to its end."""
         try:
             return self._run(deadline)
         finally:
             self.close()
 
-    def _run(self, deadline: float | None) -> tuple[bool, str, bool]:
+    def _run(self, deadline: float | None) -> AttemptResult:
         essentials = [r for r in self.job.runs if r.spec.essential]
         running_reported = False
         while True:
@@ -224,18 +269,18 @@ class TaskAttempt:
             if all(r.state == "STOPPED" for r in essentials):
                 break
             if self.job.stop_event.is_set():
-                self.stop_all(self.job.stop_reason or "Terminated")
-                return False, self.job.stop_reason or "Terminated", True
+                reason = self.job.stop_reason or AttemptEnd.STOPPED.value
+                self.stop_all(reason)
+                return AttemptResult(False, AttemptEnd.STOPPED, reason)
             if deadline is not None and time.monotonic() >= deadline:
-                self.stop_all("Job attempt duration exceeded timeout")
-                return False, "Job attempt duration exceeded timeout", True
+                self.stop_all(AttemptEnd.TIMED_OUT.value)
+                return AttemptResult(False, AttemptEnd.TIMED_OUT, AttemptEnd.TIMED_OUT.value)
             with contextlib.suppress(queue.Empty):
                 self.events.get(timeout=0.05)
         self.stop_all("Task stopped: its essential containers exited")
         failed = [r for r in essentials if r.exit_code != 0]
-        if any(r.exit_code is None for r in failed):
-            return False, "DependencyNotSatisfied: an essential container never started", False
-        return not failed, ESSENTIAL_EXITED, False
+        end = AttemptEnd.ESSENTIAL_EXITED
+        return AttemptResult(not failed, end, end.value)
 
     def stop_all(self, reason: str) -> None:
         """Stop every container: pending ones never start, running ones get SIGTERM, then

@@ -30,7 +30,7 @@ from batchmagic.aws.job import (
 from batchmagic.aws.logs import DEFAULT_BUDGET_PER_MINUTE, LogLine, LogPoller, Tail, drain_tails
 from batchmagic.errors import AwsError
 from batchmagic.settings import LOG_GROUP
-from tests.helpers import make_queue
+from tests.helpers import EXECUTION_ROLE, make_queue
 
 PY = sys.executable
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
@@ -149,9 +149,10 @@ def test_three_container_job_streams_every_containers_lines(
 def test_single_container_job_is_named_default(clients: AwsClients, queue: str) -> None:
     definition = _unique("jd")
     clients.batch.register_job_definition(
-        jobDefinitionName=definition, type="container",
+        jobDefinitionName=definition, type="container", platformCapabilities=["FARGATE"],
         containerProperties={"image": "python:3.11", "command": [PY, "-c", "print('hi')"],
-                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                             "executionRoleArn": EXECUTION_ROLE,
+                             "resourceRequirements": [{"type": "VCPU", "value": "0.25"},
                                                       {"type": "MEMORY", "value": "512"}]})
     job_id = clients.batch.submit_job(jobName=_unique("one"), jobQueue=queue,
                                       jobDefinition=definition)["jobId"]

@@ -56,11 +56,14 @@ def test_environment_and_queue_go_from_creating_to_valid(batch: Any) -> None:
     ce = unique("ce")
     created = batch.create_compute_environment(
         computeEnvironmentName=ce, type="MANAGED",
-        computeResources={"type": "FARGATE_SPOT", "maxvCpus": 4, "subnets": ["subnet-1"]})
+        computeResources={"type": "FARGATE_SPOT", "maxvCpus": 4, "subnets": ["subnet-1"],
+                          "securityGroupIds": ["sg-1"]})
     assert created["computeEnvironmentArn"] == (
         f"arn:aws:batch:us-east-1:123456789012:compute-environment/{ce}")
     detail = batch.describe_compute_environments(computeEnvironments=[ce])
     assert detail["computeEnvironments"][0]["status"] == "CREATING"
+    wait_for(lambda: batch.describe_compute_environments(computeEnvironments=[ce])[
+        "computeEnvironments"][0]["status"] == "VALID", timeout=3)
     queue = unique("q")
     batch.create_job_queue(jobQueueName=queue, priority=5,
                            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])
@@ -68,7 +71,6 @@ def test_environment_and_queue_go_from_creating_to_valid(batch: Any) -> None:
     wait_for(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["status"]
              == "VALID", timeout=3)
     ce_detail = batch.describe_compute_environments(computeEnvironments=[ce])
-    assert ce_detail["computeEnvironments"][0]["status"] == "VALID"
     assert ce_detail["computeEnvironments"][0]["computeResources"]["type"] == "FARGATE_SPOT"
     batch.update_job_queue(jobQueue=queue, state="DISABLED")
     wait_for(lambda: batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]["state"]

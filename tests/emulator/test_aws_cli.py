@@ -21,7 +21,13 @@ def test_three_container_job_with_the_aws_cli(emulator_url: str) -> None:
     ce, queue, definition = unique("ce"), unique("q"), unique("jd")
     cli_json(emulator_url, "batch", "create-compute-environment", "--compute-environment-name",
              ce, "--type", "MANAGED", "--compute-resources",
-             json.dumps({"type": "FARGATE", "maxvCpus": 4, "subnets": ["subnet-1"]}))
+             json.dumps({"type": "FARGATE", "maxvCpus": 4, "subnets": ["subnet-1"],
+                         "securityGroupIds": ["sg-1"]}))
+    deadline = time.monotonic() + 10
+    while cli_json(emulator_url, "batch", "describe-compute-environments",
+                   "--compute-environments", ce)["computeEnvironments"][0]["status"] != "VALID":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     cli_json(emulator_url, "batch", "create-job-queue", "--job-queue-name", queue,
              "--priority", "1", "--compute-environment-order",
              json.dumps([{"order": 1, "computeEnvironment": ce}]))

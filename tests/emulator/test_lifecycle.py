@@ -16,6 +16,7 @@ from tests.helpers import (
     client,
     group_alive,
     log_lines,
+    make_environment,
     make_queue,
     single_definition,
     unique,
@@ -96,10 +97,7 @@ def test_terminate_kills_the_process_group(batch: Any, logs: Any, queue: str) ->
 
 
 def test_cancel_a_job_that_has_not_started(batch: Any) -> None:
-    ce = unique("ce")
-    batch.create_compute_environment(
-        computeEnvironmentName=ce, type="MANAGED", state="DISABLED",
-        computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": ["subnet-1"]})
+    ce = make_environment(batch, state="DISABLED")
     queue = unique("q")
     batch.create_job_queue(jobQueueName=queue, priority=1,
                            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])

@@ -107,11 +107,35 @@ def test_essential_container_that_never_starts_fails_the_job(
                               jobDefinition=definition)["jobId"]
     job = wait_job(batch, job_id)
     assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Essential container in task exited"
     setup, main = job["ecsProperties"]["taskProperties"][0]["containers"]
     assert setup["exitCode"] == 1
-    assert "exitCode" not in main
-    assert "DependencyNotSatisfied" in main["reason"]
+    # As the ECS agent reports it: stopped with 143 without running, and why.
+    assert main["exitCode"] == 143
+    assert main["reason"].startswith("CannotStartContainerError: dependency graph: failed to "
+                                     "resolve container ordering dependency [setup(")
+    assert "Exit: 1" in main["reason"]
     assert "logStreamName" not in main
+
+
+def test_a_container_that_never_started_still_lets_complete_dependents_run(
+        batch: Any, logs: Any, queue: str) -> None:
+    definition = ecs_definition(batch, [
+        container("stage-in", ["python", "-c", "raise SystemExit(2)"], "0.125", "256",
+                  essential=False),
+        container("main", ["python", "-c", "print('never')"], "0.5", "1536", essential=False,
+                  dependsOn=[{"containerName": "stage-in", "condition": "SUCCESS"}]),
+        container("stage-out", ["python", "-c", "print('stage-out ran')"], "0.375", "256",
+                  dependsOn=[{"containerName": "main", "condition": "COMPLETE"}]),
+    ])
+    job_id = batch.submit_job(jobName=unique("chain"), jobQueue=queue,
+                              jobDefinition=definition)["jobId"]
+    job = wait_job(batch, job_id)
+    stage_in, main, stage_out = job["ecsProperties"]["taskProperties"][0]["containers"]
+    assert job["status"] == "SUCCEEDED"
+    assert (stage_in["exitCode"], main["exitCode"], stage_out["exitCode"]) == (2, 143, 0)
+    assert "dependency" in main["reason"] and "Exit: 2" in main["reason"]
+    assert log_lines(logs, stage_out["logStreamName"]) == ["stage-out ran"]
 
 
 def test_unknown_executable_exits_127_and_says_why(batch: Any, logs: Any, queue: str) -> None:

@@ -27,16 +27,23 @@ def _untagged(clients: AwsClients, name: str) -> None:
         Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in clients.ec2.describe_subnets(
         Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    group = _default_group(clients, vpc)
     ce = clients.batch.create_compute_environment(
         computeEnvironmentName=f"{name}-mine", type="MANAGED",
         computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": subnets,
-                          "securityGroupIds": []})["computeEnvironmentArn"]
+                          "securityGroupIds": [group]})["computeEnvironmentArn"]
     _wait(lambda: clients.batch.describe_compute_environments(
         computeEnvironments=[ce])["computeEnvironments"][0]["status"] == "VALID")
     clients.batch.create_job_queue(jobQueueName=f"{name}-mine", priority=1,
                                    computeEnvironmentOrder=[{"order": 1,
                                                              "computeEnvironment": ce}])
     clients.s3.create_bucket(Bucket=f"{name}-mine")
+
+
+def _default_group(clients: AwsClients, vpc: str) -> str:
+    groups = clients.ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}])
+    return str(groups["SecurityGroups"][0]["GroupId"])
 
 
 def _wait(done: object) -> None:

@@ -1,14 +1,14 @@
-"""Request checks that AWS Batch makes server side, with AWS's wording where it is known."""
+"""Job definition rules: containers, their dependencies, and Fargate task sizes.
+
+What depends on the platform (EC2 vCPUs, volumes, network, storage) is in ``platform.py``.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from batchmagic.emulator.errors import BatchError
-
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+from batchmagic.emulator.validation.platform import check_platform_rules
 
 # The job-name pattern and the Fargate sizes are copies of what batchmagic.jobdef checks, kept
 # here on purpose: the emulator is an independent check of AWS's rules (tests/test_copies.py
@@ -23,25 +23,6 @@ FARGATE_SIZES: dict[float, frozenset[int]] = {
     8.0: frozenset(range(16384, 61441, 4096)),
     16.0: frozenset(range(32768, 122881, 8192)),
 }
-
-
-def check_name(value: Any, what: str) -> str:
-    """1-128 letters, digits, hyphens, underscores (queues, environments, job definitions)."""
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise BatchError(f"Error executing request, Exception : {what} should match valid "
-                         "pattern: up to 128 letters (uppercase and lowercase), numbers, "
-                         "hyphens, and underscores are allowed.")
-    return value
-
-
-def check_job_name(value: Any) -> str:
-    """Job names additionally start with a letter or a digit."""
-    if not isinstance(value, str) or not _JOB_NAME.match(value):
-        raise BatchError("Error executing request, Exception : Job name should match valid "
-                         "pattern: it can contain up to 128 letters (uppercase and lowercase), "
-                         "numbers, hyphens, and underscores, and must start with a letter or "
-                         "number.")
-    return value
 
 
 def _requirement(requirements: Any, kind: str) -> float:
@@ -112,33 +93,43 @@ def _check_acyclic(by_name: dict[Any, dict[str, Any]]) -> None:
         visit(name)
 
 
-def check_job_definition(request: dict[str, Any]) -> None:
-    """RegisterJobDefinition: name, type, exactly one kind of properties, Fargate rules."""
-    check_name(request.get("jobDefinitionName"), "Job definition name")
-    if request.get("type") not in ("container", "multinode"):
+def check_job_definition(*, name: Any, kind: Any, platform_capabilities: list[str] | None,
+                         container_properties: dict[str, Any] | None,
+                         ecs_properties: dict[str, Any] | None) -> None:
+    """RegisterJobDefinition: name, type, exactly one kind of properties, platform rules."""
+    from batchmagic.emulator.validation.names import check_name
+
+    check_name(name, "Job definition name")
+    if kind not in ("container", "multinode"):
         raise BatchError("Job definition type must be container or multinode.")
-    fargate = "FARGATE" in (request.get("platformCapabilities") or [])
-    ecs = request.get("ecsProperties")
-    single = request.get("containerProperties")
-    if ecs and single:
+    fargate = "FARGATE" in (platform_capabilities or [])
+    if ecs_properties and container_properties:
         raise BatchError("Only one of containerProperties, ecsProperties, eksProperties or "
                          "nodeProperties can be specified.")
-    if ecs:
-        tasks = ecs.get("taskProperties") or []
+    if ecs_properties:
+        tasks = ecs_properties.get("taskProperties") or []
         if len(tasks) != 1:
             raise BatchError("ecsProperties must contain exactly one taskProperties entry.")
         check_containers(tasks[0].get("containers"))
-        if fargate:
-            if not tasks[0].get("executionRoleArn"):
-                raise BatchError("Fargate job definitions require an executionRoleArn.")
-            check_fargate_size(tasks[0]["containers"])
-    elif single:
-        if not single.get("image"):
+        if fargate and not tasks[0].get("executionRoleArn"):
+            raise BatchError("Fargate job definitions require an executionRoleArn.")
+        check_task(tasks[0]["containers"], tasks[0], fargate=fargate, submitted=False)
+    elif container_properties:
+        if not container_properties.get("image"):
             raise BatchError("containerProperties.image is required.")
-        if fargate:
-            if not single.get("executionRoleArn"):
-                raise BatchError("Fargate job definitions require an executionRoleArn.")
-            check_fargate_size([single])
-    elif request.get("type") == "container":
+        if fargate and not container_properties.get("executionRoleArn"):
+            raise BatchError("Fargate job definitions require an executionRoleArn.")
+        check_task([container_properties], container_properties, fargate=fargate,
+                   submitted=False)
+    elif kind == "container":
         raise BatchError("Container type job definitions need containerProperties or "
                          "ecsProperties.")
+
+
+def check_task(containers: list[dict[str, Any]], task: dict[str, Any], *, fargate: bool,
+               submitted: bool) -> None:
+    """The rules a task must meet on its platform, at registration and again after a
+    SubmitJob's overrides are applied."""
+    if fargate:
+        check_fargate_size(containers)
+    check_platform_rules(containers, task, fargate=fargate, submitted=submitted)
