@@ -10,11 +10,12 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from batchmagic.jobdef.layout import MAIN
+from batchmagic.jobdef.layout import MAIN, STAGE_IN
 from batchmagic.notebook.timeline_view import timeline_line
 from batchmagic.run.cost import JobSize, right_size
 from batchmagic.run.handle import Run
 from batchmagic.run.outcome import Outcome
+from batchmagic.run.stages import TAIL_LINES, main_never_started
 from batchmagic.settings import LOG_GROUP
 
 OUTCOME_COLOURS = {
@@ -114,8 +115,10 @@ def summary_lines(run: Run) -> list[str]:
     """What the run ended with: status, exit code, error, files, outputs, pulled names."""
     # Batch's reason is noise on success ("Essential container in task exited").
     reason = run.reason if run.reason and not run.outcome.ok else None
-    lines = [f"{run.verdict} - Batch {run.status}, main exit code {run.exit_code}"
-             + (f" ({reason})" if reason else "")
+    stage_in = run.logbook.container(STAGE_IN).tail(TAIL_LINES)
+    main = ("main never started" if main_never_started(run.snapshot, stage_in) is not None
+            else f"main exit code {run.exit_code}" + (f" ({reason})" if reason else ""))
+    lines = [f"{run.verdict} - Batch {run.status}, {main}"
              + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
     if run.error is not None:
         lines.append(f"error: {run.error}")

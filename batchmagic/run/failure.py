@@ -9,6 +9,7 @@ from batchmagic.aws.job import JobSnapshot, JobStatus
 from batchmagic.errors import JobFailedError
 from batchmagic.jobdef import layout
 from batchmagic.run.exitdiag import ended_early_message, killed_message
+from batchmagic.run.stages import TAIL_LINES, main_never_started
 from batchmagic.run.startwatch import StartWatch
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None,
         return JobFailedError(
             f"{cell.exception_type}: {cell.exception_message} - the cell raised remotely; "
             f"main exited {run.exit_code}; {where}", run)
+    stage_in = run.logbook.container(layout.STAGE_IN).tail(TAIL_LINES)
+    if (never := main_never_started(snapshot, stage_in)) is not None:
+        return JobFailedError(f"{never}; {where}", run)
     killed = killed_message(run.exit_code, snapshot.raw, where)
     if killed is not None:
         return JobFailedError(killed, run)
