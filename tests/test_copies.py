@@ -47,6 +47,13 @@ def test_the_fargate_sizes_are_the_same() -> None:
         cpu: set(memory) for cpu, memory in validation.FARGATE_SIZES.items()}
 
 
+def test_the_ephemeral_storage_bounds_are_the_same() -> None:
+    from batchmagic.emulator.validation import platform
+
+    assert (platform.EPHEMERAL_MIN_GIB, platform.EPHEMERAL_MAX_GIB) == (
+        spec.EPHEMERAL_MIN_GIB, spec.EPHEMERAL_MAX_GIB)
+
+
 def test_the_job_statuses_are_the_same() -> None:
     assert tuple(status.value for status in JobStatus) == models.STATUSES
     assert set(models.TERMINAL) == TERMINAL_STATUSES

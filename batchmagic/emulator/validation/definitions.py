@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchmagic.emulator.errors import BatchError
+from batchmagic.emulator.validation.names import check_name
 from batchmagic.emulator.validation.platform import check_platform_rules
 
 # The job-name pattern and the Fargate sizes are copies of what batchmagic.jobdef checks, kept
@@ -97,8 +98,6 @@ def check_job_definition(*, name: Any, kind: Any, platform_capabilities: list[st
                          container_properties: dict[str, Any] | None,
                          ecs_properties: dict[str, Any] | None) -> None:
     """RegisterJobDefinition: name, type, exactly one kind of properties, platform rules."""
-    from batchmagic.emulator.validation.names import check_name
-
     check_name(name, "Job definition name")
     if kind not in ("container", "multinode"):
         raise BatchError("Job definition type must be container or multinode.")
