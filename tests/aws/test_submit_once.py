@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.submitonce import classify, submit_once
-from tests.helpers import EXECUTION_ROLE, unique, wait_for
+from tests.helpers import EXECUTION_ROLE, FARGATE_RESOURCES, unique, wait_for
 
 # A busy region: a third of the calls fail with a 5xx, a fifth are reset, and half of those
 # failures happen after the call was carried out (the job exists, the answer is lost).
@@ -48,7 +48,7 @@ def queue_and_definition(faulty_url: str) -> tuple[str, str]:
     batch = _patient(faulty_url)
     ce, queue, definition = unique("ce"), unique("q"), unique("def")
     _tolerant(batch.create_compute_environment, computeEnvironmentName=ce, type="MANAGED",
-              computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]})
+              computeResources=FARGATE_RESOURCES)
     wait_for(lambda: batch.describe_compute_environments(
         computeEnvironments=[ce])["computeEnvironments"][0]["status"] == "VALID")
     _tolerant(batch.create_job_queue, jobQueueName=queue, priority=1,
