@@ -28,7 +28,7 @@ from batchmagic.aws.follow import LiveJobWatcher, follow_logs
 from batchmagic.aws.job import BatchJob, JobStatus
 from batchmagic.aws.logs import LogLine, LogPoller
 from batchmagic.emulator import run_emulator
-from tests.helpers import wait_for
+from tests.helpers import FARGATE_RESOURCES, wait_for
 
 RUNS = 20
 LINES = 500
@@ -53,7 +53,9 @@ def faulty() -> Iterator[tuple[AwsClients, str]]:
         ce = f"ce-{uuid.uuid4().hex[:8]}"
         batch.create_compute_environment(
             computeEnvironmentName=ce, type="MANAGED",
-            computeResources={"type": "FARGATE", "maxvCpus": 64, "subnets": ["subnet-1"]})
+            computeResources={**FARGATE_RESOURCES, "maxvCpus": 64})
+        wait_for(lambda: batch.describe_compute_environments(computeEnvironments=[ce])[
+            "computeEnvironments"][0]["status"] == "VALID", timeout=60)
         queue = f"q-{uuid.uuid4().hex[:8]}"
         batch.create_job_queue(jobQueueName=queue, priority=1,
                                computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from batchmagic.emulator.images import is_emulated_python
-from tests.helpers import log_lines, unique, wait_job
+from tests.helpers import EXECUTION_ROLE, log_lines, unique, wait_job
 
 PROBE = ("import json, os, sys, importlib.util as u; print(json.dumps({"
          "'boto3': u.find_spec('boto3') is not None, 'pip': u.find_spec('pip') is not None, "
@@ -21,10 +21,11 @@ PROBE = ("import json, os, sys, importlib.util as u; print(json.dumps({"
 def probe(batch: Any, logs: Any, queue: str, image: str) -> dict[str, Any]:
     name = unique("jd")
     batch.register_job_definition(
-        jobDefinitionName=name, type="container", platformCapabilities=["EC2"],
+        jobDefinitionName=name, type="container", platformCapabilities=["FARGATE"],
         containerProperties={"image": image, "command": ["python3", "-c", PROBE],
+                             "executionRoleArn": EXECUTION_ROLE,
                              "environment": [{"name": "JOB_VAR", "value": "kept"}],
-                             "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                             "resourceRequirements": [{"type": "VCPU", "value": "0.25"},
                                                       {"type": "MEMORY", "value": "512"}]})
     job_id = batch.submit_job(jobName=unique("img"), jobQueue=queue, jobDefinition=name)["jobId"]
     job = wait_job(batch, job_id, timeout=60)
