@@ -1,8 +1,9 @@
 """What a run registers and submits, read back from the emulator: one job definition revision
-across runs, and --image and --ephemeral-storage in the submitted job."""
+across runs; --image, --ephemeral-storage and the roles in the submitted job."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -50,3 +51,30 @@ def test_image_and_ephemeral_storage_reach_the_submitted_job(
     assert properties["ephemeralStorage"] == {"sizeInGiB": 40}
     main = next(c for c in properties["containers"] if c["name"] == "main")
     assert main["image"] == image
+
+
+def test_roles_given_on_the_cell_reach_the_submitted_job(
+        ip: Any, local_clients: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --local takes the emulator's own setup roles; an endpoint given with --endpoint-url is
+    # used as any AWS endpoint, with the cell's roles.
+    from batchmagic.provision.setup import ensure_setup
+
+    suffix = uuid.uuid4().hex[:8]
+    ready = ensure_setup(local_clients, name=f"r{suffix}", region="us-east-1").settings
+    execution, task = (_role(local_clients, f"{kind}-{suffix}") for kind in ("exec", "task"))
+    url = local_clients.target.endpoint_url
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # the emulator takes any key
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    run = ip.run_cell_magic(
+        "aws_batch", f"--endpoint-url {url} --region us-east-1 --bucket {ready['bucket']} "
+        f"--queue {ready['queue']} --execution-role {execution} --task-role {task}", "pass")
+    (properties,) = _job(local_clients, run.job_id)["ecsProperties"]["taskProperties"]
+    assert (properties["executionRoleArn"], properties["taskRoleArn"]) == (execution, task)
+
+
+def _role(clients: AwsClients, name: str) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    return str(clients.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        trust))["Role"]["Arn"])
