@@ -23,6 +23,21 @@ from batchmagic.emulator.validation import (
 PROVISIONING_DELAY_S = 0.3
 ALREADY_EXISTS = "Error executing request, Exception : Object already exists"
 
+def _service_role_problem(service_role: str | None) -> tuple[str, str]:
+    """The status a new environment reaches. A serviceRole that names no IAM role is accepted,
+    and the environment then goes INVALID ("Incorrect role name or ARN", the first cause in
+    https://docs.aws.amazon.com/batch/latest/userguide/invalid_compute_environment.html)."""
+    if service_role:
+        from moto.iam.models import iam_backends
+
+        try:
+            iam_backends[ACCOUNT_ID]["aws"].get_role(service_role.rsplit("/", 1)[-1])
+        except Exception:  # moto's NoSuchEntity
+            return ("INVALID", f"CLIENT_ERROR - The service role {service_role} does not exist "
+                    "or cannot be assumed by AWS Batch")
+    return "VALID", "ComputeEnvironment Healthy"
+
+
 def _later(action: Any) -> None:
     timer = threading.Timer(PROVISIONING_DELAY_S, action)
     timer.daemon = True
@@ -104,7 +119,8 @@ class Resources:
                 if value is not None:
                     detail[key] = value
             self.environments[name] = ComputeEnvironment(name, env_arn, detail, resource_tags)
-        _later(lambda: self._set_status(detail, "VALID", "ComputeEnvironment Healthy"))
+        status = _service_role_problem(service_role)
+        _later(lambda: self._set_status(detail, *status))
         return {"computeEnvironmentName": name, "computeEnvironmentArn": env_arn}
 
     def describe_compute_environments(
@@ -137,7 +153,8 @@ class Resources:
             if compute_resources:
                 env.detail.setdefault("computeResources", {}).update(compute_resources)
             env.detail["status"] = "UPDATING"
-        _later(lambda: self._set_status(env.detail, "VALID", "ComputeEnvironment Healthy"))
+            status = _service_role_problem(env.detail.get("serviceRole"))
+        _later(lambda: self._set_status(env.detail, *status))
         return {"computeEnvironmentName": env.name, "computeEnvironmentArn": env.arn}
 
     def delete_compute_environment(self, *, region: str,

@@ -79,6 +79,26 @@ def _disabled_ce(clients: AwsClients, settings: Settings, _: str) -> Settings:
     return replace(settings, queue=queue, compute_environment=ce)
 
 
+def _invalid_ce(clients: AwsClients, settings: Settings, unknown: str) -> Settings:
+    # A service role that names no role: AWS accepts it, and the environment goes INVALID.
+    ce = _other_ce(clients, settings)
+    queue = _queue_on(clients, ce)
+    clients.batch.update_compute_environment(
+        computeEnvironment=ce, serviceRole=f"arn:aws:iam::{ACCOUNT}:role/{unknown}")
+    wait_for(lambda: clients.batch.describe_compute_environments(computeEnvironments=[ce])[
+        "computeEnvironments"][0]["status"] == "INVALID", timeout=30)
+    return replace(settings, compute_environment=ce, queue=queue)
+
+
+def _queue_on(clients: AwsClients, ce: str) -> str:
+    queue = _unique("q")
+    clients.batch.create_job_queue(jobQueueName=queue, priority=1, computeEnvironmentOrder=[
+        {"order": 1, "computeEnvironment": ce}])
+    wait_for(lambda: clients.batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0][
+        "status"] == "VALID", timeout=30)
+    return queue
+
+
 CASES: dict[str, tuple[Breaks, str, str]] = {
     "missing bucket": (lambda c, s, u: replace(s, bucket=u),
                        "bucket", "NoSuchBucket"),
@@ -97,6 +117,8 @@ CASES: dict[str, tuple[Breaks, str, str]] = {
         _queue_on_another_ce, "job queue", "does not use compute environment"),
     "compute environment DISABLED": (
         _disabled_ce, "compute environment", "is DISABLED"),
+    "compute environment INVALID": (
+        _invalid_ce, "compute environment", "is INVALID: CLIENT_ERROR - The service role"),
     "wrong platform": (lambda c, s, u: replace(s, platform="ec2", cpu=3, memory=6144),
                        "compute environment", "is FARGATE but platform is ec2"),
 }
