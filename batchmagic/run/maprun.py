@@ -283,8 +283,9 @@ class MapRun:
 
     def _follow(self) -> None:
         try:
-            # Quota: DescribeJobs backs off to one call in 5 s while nothing changes.
-            backoff = Backoff(first=0.2, most=5.0, factor=1.5)
+            # Quota: at most one DescribeJobs a second, however often the children's counts
+            # change, backing off to one in 5 s while nothing does.
+            backoff = Backoff(first=1.0, most=5.0, factor=1.5)
             delay = backoff.first
             while True:
                 previous = dict(self.counts)
