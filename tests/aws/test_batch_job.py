@@ -199,7 +199,8 @@ def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
         timer.start()
         started = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            job.wait(pacing=Backoff(first=3, most=5))
+            ended = job.wait(pacing=Backoff(first=3, most=5))
+            pytest.fail(f"the job ended before the interrupt: {ended.status} {ended.status_reason}")
         assert time.monotonic() - started < 1.5
     finally:
         job.terminate("cleanup")
