@@ -16,4 +16,4 @@ def on_kernel_exit(runs: Sequence[Run | MapRun], policy: str) -> None:
             run.cancel("Kernel shut down")
         else:
             print(f"batchmagic: job {run.job_name} ({run.job_id}) keeps running; "
-                  f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr)
+                  f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr, flush=True)

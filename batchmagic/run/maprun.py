@@ -283,8 +283,7 @@ class MapRun:
 
     def _follow(self) -> None:
         try:
-            # Quota: at most one DescribeJobs a second, however often the children's counts
-            # change, backing off to one in 5 s while nothing does.
+            # Quota: at most one DescribeJobs a second, one in 5 s while nothing changes.
             backoff = Backoff(first=1.0, most=5.0, factor=1.5)
             delay = backoff.first
             while True:
