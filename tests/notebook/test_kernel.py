@@ -191,7 +191,10 @@ def test_kernel_shutdown_applies_the_on_shutdown_policy(tmp_path: Path, policy: 
         job_id = kernel.value("r.job_id")
         assert _wait_status(job_id, "RUNNING") == "RUNNING"
     finally:
-        kernel.manager.shutdown_kernel(now=False)  # a graceful shutdown, as from the UI
+        # A graceful shutdown, as from the UI; on a busy machine the kernel may need more than
+        # jupyter_client's 5 s to exit before it would be killed mid-way.
+        kernel.manager.shutdown_wait_time = 60
+        kernel.manager.shutdown_kernel(now=False)
         said = _stream_text(kernel)  # what the kernel said on its way out
         kernel.client.stop_channels()
     assert _wait_status(job_id, expected, timeout=15) == expected
