@@ -8,11 +8,10 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.network import subnet_route
+from batchmagic.aws.quotas import fargate_vcpu_quota
 from batchmagic.provision.calls import call
 from batchmagic.provision.report import FAIL, PASS, SKIP
 from batchmagic.settings import Settings
-
-FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")  # Fargate On-Demand vCPU resource count
 
 
 def compute_environment(clients: AwsClients, settings: Settings,
@@ -59,13 +58,8 @@ def fargate_quota(clients: AwsClients, settings: Settings,
     kind = str(((ce or {}).get("computeResources") or {}).get("type", ""))
     if not kind.startswith("FARGATE"):
         return SKIP, "not a Fargate compute environment", ""
-    try:
-        quotas = clients.session.client("service-quotas", region_name=clients.target.region,
-                                        endpoint_url=clients.target.endpoint_url)
-        value = float(quotas.get_service_quota(ServiceCode=FARGATE_VCPU_QUOTA[0],
-                                               QuotaCode=FARGATE_VCPU_QUOTA[1])
-                      ["Quota"]["Value"])
-    except Exception:  # no servicequotas:GetServiceQuota, or an endpoint without it
+    value = fargate_vcpu_quota(clients)
+    if value is None:
         return SKIP, "the Fargate vCPU quota is not readable (servicequotas:GetServiceQuota)", ""
     if settings.cpu > value:
         return (FAIL, f"the account's Fargate vCPU quota is {value:g}, below {settings.cpu:g}",

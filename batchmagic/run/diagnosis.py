@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.network import subnet_route
+from batchmagic.aws.quotas import fargate_vcpu_quota
 from batchmagic.run.cost import JobSize
 
 # statusReason prefixes (AWS Batch user guide, "Job state reasons"/RUNNABLE troubleshooting).
@@ -49,7 +50,6 @@ CONTAINER_REASONS = {
     "CannotStartContainerError": (
         "a container could not start", "check the image's entrypoint and the command"),
 }
-FARGATE_VCPU_QUOTA = ("fargate", "L-3032A538")  # Fargate On-Demand vCPU resource count
 NOT_STARTED = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING")
 
 
@@ -177,13 +177,8 @@ def _check_quota(clients: AwsClients, job: dict[str, Any],
                   for e in environments)
     if not fargate:
         return None
-    try:
-        quotas = clients.session.client("service-quotas", region_name=clients.target.region,
-                                        endpoint_url=clients.target.endpoint_url)
-        value = float(quotas.get_service_quota(ServiceCode=FARGATE_VCPU_QUOTA[0],
-                                               QuotaCode=FARGATE_VCPU_QUOTA[1])
-                      ["Quota"]["Value"])
-    except Exception:  # not readable (permissions, the emulator): skip the check
+    value = fargate_vcpu_quota(clients)
+    if value is None:
         return None
     size = JobSize.from_description(job)
     if size is not None and size.cpu > value:
