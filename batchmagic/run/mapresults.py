@@ -18,12 +18,12 @@ from typing import Any
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.download import download_outputs
 from batchmagic.aws.errors import aws_errors
+from batchmagic.aws.readlog import read_stream
 from batchmagic.aws.staging import RunLocation, list_keys
 from batchmagic.errors import AwsError
 from batchmagic.jobdef import layout
 from batchmagic.run.fanout import MAP_DIR, MapPlan
 from batchmagic.run.outputs import CellResult, load_pulled, parse_protocol_line
-from batchmagic.settings import LOG_GROUP
 
 
 @dataclass(frozen=True)
@@ -155,22 +155,15 @@ def child_log_lines(clients: AwsClients, child_id: str, container: str = layout.
     if not stream:
         return []
     lines: list[str] = []
-    token: str | None = None
-    while len(lines) < limit:
-        kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream,
-                                  "startFromHead": True}
-        if token:
-            kwargs["nextToken"] = token
-        try:
-            with aws_errors(f"GetLogEvents {LOG_GROUP}:{stream}"):
-                page = clients.logs.get_log_events(**kwargs)
-        except AwsError:
-            break
-        lines += [line for line in (event["message"].rstrip("\n") for event in page.get(
-            "events", [])) if parse_protocol_line(line) is None]
-        if page.get("nextForwardToken") in (None, token):
-            break
-        token = page["nextForwardToken"]
+    try:
+        for message in read_stream(clients, stream):
+            line = message.rstrip("\n")
+            if parse_protocol_line(line) is None:
+                lines.append(line)
+            if len(lines) >= limit:
+                break
+    except AwsError:
+        pass  # what was read so far: logs are shown on demand, a failed read is not fatal
     return lines[:limit]
 
 
