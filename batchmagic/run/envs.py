@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -98,6 +99,14 @@ def parse_requirement(text: str, where: str) -> Requirement:
     if requirement.url and not requirement.url.startswith(("http://", "https://", "git+")):
         raise ConfigurationError(f"{where} {text!r}: the job cannot reach a local path; "
                                  "use a package name or an https:// URL")
+    # git+https://user:token@host/… as well as https://token@host/…
+    if requirement.url and "@" in urlsplit(requirement.url.removeprefix("git+")).netloc:
+        # The requirement is written to env.json, the environment's lock file, the job's logs
+        # and the ledger: a token in it would be stored in all of them.
+        raise ConfigurationError(
+            f"{where}: the URL of {requirement.name!r} carries credentials, which would be "
+            "stored in the job's files and logs; serve the package from an index and pass "
+            "that index with its token as a secret: --secret PIP_INDEX_URL=ARN")
     return requirement
 
 

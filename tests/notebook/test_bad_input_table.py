@@ -30,6 +30,8 @@ CASES: list[tuple[str, str, str]] = [
     ("--local --inputs 'nomatch*.csv'", "", "input 'nomatch*.csv': no such file or directory"),
     ("--local --inputs /definitely/not/here", "", "input '/definitely/not/here': no such file"),
     ("--local --requirements missing-req.txt", "", "--requirements missing-req.txt: no such file"),
+    ("--local --pip 'pkg @ https://user:s3cr3t@example.com/pkg-1.0.tar.gz'", "",
+     "the URL of 'pkg' carries credentials"),
     ("--local --outputs ../escape.txt", "", "--outputs '../escape.txt': use a pattern relative"),
     ("--local --outputs /etc/passwd", "", "--outputs '/etc/passwd': use a pattern relative"),
     ("--local --outputs ''", "", "--outputs '': use a pattern relative to the work dir"),

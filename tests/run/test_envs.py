@@ -81,6 +81,11 @@ def test_a_requirements_file_is_read_with_comments_and_blank_lines(tmp_path: Pat
     (PackageRequest(pip=("cow say",)), {}, "not a valid requirement"),
     (PackageRequest(pip=("./local_dir",)), {}, "not a valid requirement"),
     (PackageRequest(deps="sometimes"), {}, "--deps 'sometimes': use auto or none"),
+    (PackageRequest(pip=("pkg @ https://user:s3cr3t@example.com/pkg.tar.gz",)), {},
+     "carries credentials"),
+    (PackageRequest(pip=("pkg @ git+https://s3cr3t@github.com/o/pkg",)), {}, "carries credentials"),
+    (PackageRequest(requirements_file="r.txt"),
+     {"r.txt": b"pkg @ https://u:s3cr3t@example.com/p.whl\n"}, "carries credentials"),
 ])
 def test_bad_package_input_is_one_clear_line(tmp_path: Path, request_: PackageRequest,
                                              files: dict[str, bytes], message: str) -> None:
@@ -90,6 +95,7 @@ def test_bad_package_input_is_one_clear_line(tmp_path: Path, request_: PackageRe
         resolve("", request_, tmp_path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)  # a refused credential is not repeated either
 
 
 def test_compatible_requirements_of_one_package_are_not_a_conflict(tmp_path: Path) -> None:
