@@ -193,15 +193,28 @@ def test_wait_timeout_and_stop(clients: AwsClients, queue: str) -> None:
 
 
 def test_wait_is_interruptible(clients: AwsClients, queue: str) -> None:
-    job = _submit(clients, queue, [_container("main", "import time; time.sleep(60)")])
+    # The interrupt is sent once wait() has its first snapshot, so it lands in the sleep between
+    # two polls; that sleep is 30 s long. A wait that slept its interval whole would raise only
+    # after it; how long the first DescribeJobs takes on a busy machine does not matter.
+    job = _submit(clients, queue, [_container("main", "import time; time.sleep(120)")])
+    sent: list[float] = []
+    timers: list[threading.Timer] = []
+
+    def interrupt() -> None:
+        sent.append(time.monotonic())
+        _thread.interrupt_main()
+
+    def interrupt_once(snapshot: JobSnapshot) -> None:
+        if not timers and not snapshot.status.is_terminal:
+            timers.append(threading.Timer(0.2, interrupt))
+            timers[0].start()
+
     try:
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
-        started = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            ended = job.wait(pacing=Backoff(first=3, most=5))
+            ended = job.wait(on_update=interrupt_once, pacing=Backoff(first=30, most=30))
             pytest.fail(f"the job ended before the interrupt: {ended.status} {ended.status_reason}")
-        assert time.monotonic() - started < 1.5
+        assert sent, "the interrupt never came"
+        assert time.monotonic() - sent[0] < 15, "wait() slept through its polling interval"
     finally:
         job.terminate("cleanup")
         job.wait(timeout=60)
