@@ -17,6 +17,7 @@ from batchmagic.emulator.validation import (
     check_queue_environments,
     check_tags,
     check_time_limit_actions,
+    queue_status,
 )
 
 # AWS takes seconds to provision; clients must still see CREATING before VALID.
@@ -178,9 +179,9 @@ class Resources:
             table.pop(name, None)
 
     # -- job queues --------------------------------------------------------------------------
-    def _order(self, order: list[dict[str, Any]], queue_type: str | None,
-               ) -> tuple[list[dict[str, Any]], str]:
-        """The queue's computeEnvironmentOrder (ARNs) and its jobQueueType."""
+    def _order(self, name: str, order: list[dict[str, Any]], queue_type: str | None,
+               ) -> tuple[list[dict[str, Any]], str, tuple[str, str]]:
+        """The queue's computeEnvironmentOrder (ARNs), its jobQueueType and its coming status."""
         resolved, details = [], []
         for item in order:
             env = self.find_environment(str(item.get("computeEnvironment", "")))
@@ -189,7 +190,7 @@ class Resources:
                                  "exist")
             resolved.append({"order": item.get("order", 1), "computeEnvironment": env.arn})
             details.append(env.detail)
-        return resolved, check_queue_environments(details, queue_type)
+        return resolved, check_queue_environments(details, queue_type), queue_status(name, details)
 
     def create_job_queue(
             self, *, region: str, job_queue_name: str, priority: int,
@@ -202,7 +203,8 @@ class Resources:
         with self.lock:
             if name in self.queues:
                 raise BatchError(ALREADY_EXISTS)
-            order, kind = self._order(compute_environment_order or [], job_queue_type)
+            order, kind, status = self._order(name, compute_environment_order or [],
+                                              job_queue_type)
             queue_arn = arn(region, "job-queue", name)
             detail: dict[str, Any] = {
                 "jobQueueName": name, "jobQueueArn": queue_arn, "state": state,
@@ -212,7 +214,7 @@ class Resources:
             if actions:
                 detail["jobStateTimeLimitActions"] = actions
             self.queues[name] = JobQueue(name, queue_arn, detail, resource_tags)
-        _later(lambda: self._set_status(detail, "VALID", "JobQueue Healthy"))
+        _later(lambda: self._set_status(detail, *status))
         return {"jobQueueName": name, "jobQueueArn": queue_arn}
 
     def describe_job_queues(self, *, region: str, job_queues: list[str] | None = None,
@@ -238,15 +240,18 @@ class Resources:
         del region
         with self.lock:
             queue = self._queue(job_queue)
+            current = [self.find_environment(o["computeEnvironment"])
+                       for o in queue.detail["computeEnvironmentOrder"]]
+            status = queue_status(queue.name, [e.detail for e in current if e is not None])
             if compute_environment_order is not None:
-                order, kind = self._order(compute_environment_order, None)
+                order, kind, status = self._order(queue.name, compute_environment_order, None)
                 queue.detail.update(computeEnvironmentOrder=order, jobQueueType=kind)
             if state is not None:
                 queue.detail["state"] = state
             if priority is not None:
                 queue.detail["priority"] = priority
             queue.detail["status"] = "UPDATING"
-        _later(lambda: self._set_status(queue.detail, "VALID", "JobQueue Healthy"))
+        _later(lambda: self._set_status(queue.detail, *status))
         return {"jobQueueName": queue.name, "jobQueueArn": queue.arn}
 
     def delete_job_queue(self, *, region: str, job_queue: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and through the `aws` CLI (an independent client), with the message AWS gives wh
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -310,3 +311,30 @@ def test_a_fargate_job_on_an_ec2_queue_stays_runnable(emulator_url: str, batch: 
         assert job["statusReason"].startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
         batch.terminate_job(jobId=job_id, reason="test over")
         assert wait_job(batch, job_id)["status"] == "FAILED"
+
+
+def test_a_queue_of_mixed_architectures_goes_invalid(emulator_url: str, batch: Any,
+                                                     world: World) -> None:
+    # Accepted, then INVALID (botocore ComputeEnvironmentOrder: "must share the same
+    # architecture"); its jobs wait until it is VALID again.
+    arm = make_environment(batch, {**EC2_RESOURCES, "instanceTypes": ["m6g", "c7g.large"]})
+    mixed = order(world.ec2_environment, arm)
+    by_boto3, by_cli = unique("q"), unique("q")
+    batch.create_job_queue(jobQueueName=by_boto3, priority=1, computeEnvironmentOrder=mixed)
+    result = aws_cli(emulator_url, "batch", "create-job-queue", "--cli-input-json", json.dumps(
+        {"jobQueueName": by_cli, "priority": 1, "computeEnvironmentOrder": mixed}))
+    assert result.returncode == 0, result.stderr
+    for queue in (by_boto3, by_cli):
+        detail = wait_for(lambda q=queue: (lambda d: d if d["status"] != "CREATING" else None)(
+            batch.describe_job_queues(jobQueues=[q])["jobQueues"][0]))
+        assert detail["status"] == "INVALID"
+        assert detail["statusReason"] == (
+            f"CLIENT_ERROR - The compute environments of job queue {queue} do not share one "
+            "architecture (arm64, x86_64).")
+    job_id = batch.submit_job(**submit(by_boto3, world.ec2_definition))["jobId"]
+    wait_job(batch, job_id, ("RUNNABLE",))
+    time.sleep(1)  # a VALID queue would have started it by now
+    assert batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"] == "RUNNABLE"
+    batch.update_job_queue(jobQueue=by_boto3, computeEnvironmentOrder=order(arm))
+    assert wait_job(batch, job_id)["status"] == "SUCCEEDED"
+    assert batch.describe_job_queues(jobQueues=[by_boto3])["jobQueues"][0]["status"] == "VALID"

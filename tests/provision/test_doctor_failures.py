@@ -90,6 +90,32 @@ def _invalid_ce(clients: AwsClients, settings: Settings, unknown: str) -> Settin
     return replace(settings, compute_environment=ce, queue=queue)
 
 
+def _invalid_queue(clients: AwsClients, settings: Settings, _: str) -> Settings:
+    # Two EC2 environments of different architectures: AWS accepts the queue, which goes
+    # INVALID. The settings keep the setup's (valid) compute environment and platform.
+    arm, x86 = (_ec2_ce(clients, settings, types) for types in (["default_arm64"], ["optimal"]))
+    queue = _unique("q")
+    clients.batch.create_job_queue(jobQueueName=queue, priority=1, computeEnvironmentOrder=[
+        {"order": 1, "computeEnvironment": x86}, {"order": 2, "computeEnvironment": arm}])
+    wait_for(lambda: clients.batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0][
+        "status"] == "INVALID", timeout=30)
+    return replace(settings, queue=queue)
+
+
+def _ec2_ce(clients: AwsClients, settings: Settings, instance_types: list[str]) -> str:
+    (mine,) = clients.batch.describe_compute_environments(
+        computeEnvironments=[str(settings.compute_environment)])["computeEnvironments"]
+    resources = {k: v for k, v in mine["computeResources"].items()
+                 if k in ("maxvCpus", "subnets", "securityGroupIds")}
+    ce = _unique("ce")
+    clients.batch.create_compute_environment(
+        computeEnvironmentName=ce, type="MANAGED", computeResources={
+            **resources, "type": "EC2", "instanceTypes": instance_types,
+            "instanceRole": f"arn:aws:iam::{ACCOUNT}:instance-profile/ecsInstanceRole"})
+    _valid(clients, ce)
+    return ce
+
+
 def _queue_on(clients: AwsClients, ce: str) -> str:
     queue = _unique("q")
     clients.batch.create_job_queue(jobQueueName=queue, priority=1, computeEnvironmentOrder=[
@@ -115,6 +141,8 @@ CASES: dict[str, tuple[Breaks, str, str]] = {
         "task role", "does not trust ecs-tasks.amazonaws.com"),
     "queue on another compute environment": (
         _queue_on_another_ce, "job queue", "does not use compute environment"),
+    "queue INVALID": (
+        _invalid_queue, "job queue", "is INVALID: CLIENT_ERROR - The compute environments"),
     "compute environment DISABLED": (
         _disabled_ce, "compute environment", "is DISABLED"),
     "compute environment INVALID": (

@@ -12,6 +12,7 @@ from batchmagic.emulator.validation.compute import (
     check_queue_environments,
     check_time_limit_actions,
     is_fargate_environment,
+    queue_status,
     queue_type,
 )
 from batchmagic.emulator.validation.definitions import (
@@ -41,5 +42,6 @@ __all__ = [
     "check_containers", "check_describe_count", "check_fargate_size", "check_job_definition",
     "check_job_name", "check_name", "check_queue_environments", "check_request_size",
     "check_tags", "check_task", "check_time_limit_actions", "check_timeout",
-    "is_fargate_environment", "overrides_failure", "propagated_tags_failure", "queue_type",
+    "is_fargate_environment", "overrides_failure", "propagated_tags_failure", "queue_status",
+    "queue_type",
 ]

@@ -6,6 +6,7 @@ Sources are in the emulator README's rules table: botocore's Batch model documen
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from batchmagic.emulator.errors import BatchError
@@ -19,6 +20,11 @@ EC2_ONLY = ("allocationStrategy", "minvCpus", "desiredvCpus", "instanceTypes", "
             "spotIamFleetRole", "launchTemplate", "ec2Configuration", "scalingPolicy")
 MAX_FARGATE_SUBNETS = 16
 MAX_QUEUE_ENVIRONMENTS = 3
+QUEUE_HEALTHY = ("VALID", "JobQueue Healthy")
+# Graviton (arm64) instance families: a1, and a generation digit followed by "g" (m6g, c7gn,
+# t4g, x2gd, im4gn, g5g); botocore's ComputeResource.instanceTypes names default_arm64's m6g,
+# c6g, r6g and c7g, and default_x86_64 / optimal for x86.
+_ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g)")
 
 
 def check_compute_environment(kind: Any, resources: dict[str, Any] | None) -> None:
@@ -87,6 +93,28 @@ def check_queue_environments(environments: list[dict[str, Any]],
         raise BatchError(f"{EXCEPTION}jobQueueType {requested_type} does not match the "
                          f"compute environments of the queue ({actual}).")
     return requested_type or actual
+
+
+def _architecture(detail: dict[str, Any]) -> str | None:
+    """An EC2 environment's CPU architecture from its instance types; None on Fargate, where
+    each job's definition chooses (runtimePlatform.cpuArchitecture)."""
+    if is_fargate_environment(detail):
+        return None
+    types = (detail.get("computeResources") or {}).get("instanceTypes") or ["optimal"]
+    arm = [t == "default_arm64" or bool(_ARM_FAMILY.match(t)) for t in types]
+    return "arm64" if all(arm) else "x86_64"
+
+
+def queue_status(name: str, environments: list[dict[str, Any]]) -> tuple[str, str]:
+    """The status a queue reaches once created or updated. AWS documents that "all compute
+    environments that are associated with a job queue must share the same architecture"
+    (botocore's ComputeEnvironmentOrder), not when it enforces it. Decision: as for an unknown
+    service role, the call is accepted and the queue goes INVALID; its jobs wait RUNNABLE."""
+    found = sorted({a for a in map(_architecture, environments) if a is not None})
+    if len(found) > 1:
+        return ("INVALID", f"CLIENT_ERROR - The compute environments of job queue {name} do "
+                f"not share one architecture ({', '.join(found)}).")
+    return QUEUE_HEALTHY
 
 
 def check_time_limit_actions(actions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
