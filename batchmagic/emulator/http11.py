@@ -16,6 +16,10 @@ server), requests served one after another on it, which is safe because
 - an idle connection is closed after ``IDLE_TIMEOUT_S`` (botocore notices and reconnects), and
   ``KeepAliveServer.close_connections`` ends all of them when the emulator stops.
 
+The status line and headers go out in the same ``send`` as the first piece of a small body
+(``COALESCE_LIMIT``): one write per small response instead of two, which is a measurable
+share of the emulator's CPU when thousands of small objects are read.
+
 The WSGI application is unchanged: anything that wraps it (fault injection, the dispatcher)
 keeps working.
 """
@@ -33,6 +37,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 IDLE_TIMEOUT_S = 60.0
 DRAIN_LIMIT = 1024 * 1024
+COALESCE_LIMIT = 64 * 1024
 
 
 class BoundedBody(io.RawIOBase):
@@ -78,6 +83,7 @@ class _Response:
         self.chunked = False
         self.declared: int | None = None
         self.written = 0
+        self.head = b""  # status line and headers not sent yet
 
     def start(self, status: str, headers: list[tuple[str, str]],
               exc_info: Any = None) -> Callable[[bytes], None]:
@@ -118,7 +124,11 @@ class _Response:
                 handler.close_connection = True  # the end of the body is the end of the connection
         if handler.close_connection:
             handler.send_header("Connection", "close")
-        handler.end_headers()
+        # end_headers() without its flush: the head waits for the body's first write.
+        buffered: list[bytes] = handler.__dict__.setdefault("_headers_buffer", [])
+        buffered.append(b"\r\n")
+        self.head = b"".join(buffered)
+        buffered.clear()
         self.sent = True
 
     def write(self, data: bytes) -> None:
@@ -126,18 +136,26 @@ class _Response:
             self._send_headers()
         if not data:
             return
-        out = self.handler.wfile
         self.written += len(data)
         if self.chunked:
-            out.write(b"%x\r\n" % len(data) + data + b"\r\n")
-        else:
+            data = b"%x\r\n" % len(data) + data + b"\r\n"
+        self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        out = self.handler.wfile
+        head, self.head = self.head, b""
+        if head and len(data) <= COALESCE_LIMIT:
+            out.write(head + data)
+            return
+        if head:
+            out.write(head)
+        if data:
             out.write(data)
 
     def finish(self) -> None:
         if not self.sent:
             self._send_headers()
-        if self.chunked:
-            self.handler.wfile.write(b"0\r\n\r\n")
+        self._send(b"0\r\n\r\n" if self.chunked else b"")
         if self.declared is not None and self.written != self.declared:
             self.handler.close_connection = True
         self.handler.wfile.flush()

@@ -76,13 +76,10 @@ class Dispatcher:
 
 
 def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 
     from batchmagic.emulator import s3files, warmup
+    from batchmagic.emulator.routing import CachedDispatcherApplication
 
     s3files.install()  # big objects stay on disk, streamed in and out
     warmup.defer_instance_type_offerings()  # before anything imports moto's EC2
@@ -93,7 +90,7 @@ def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None
 
-    return DomainDispatcherApplication(create_backend_app), QuietHandler
+    return CachedDispatcherApplication(create_backend_app), QuietHandler
 
 
 class EmulatorServer:

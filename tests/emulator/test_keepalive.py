@@ -5,7 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
 
 from batchmagic.emulator import run_emulator
 from batchmagic.emulator.server import HEALTH_PATH
@@ -114,3 +117,27 @@ def test_stopping_the_emulator_closes_idle_connections() -> None:
     sock.settimeout(5)
     assert sock.recv(1) == b""
     connection.close()
+
+
+def test_a_small_answer_goes_out_in_one_write(emulator_url: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Status line, headers and a small body in one send: half the system calls per object.
+    import socketserver
+
+    s3 = client(emulator_url, "s3")
+    bucket = unique("onewrite")
+    s3.create_bucket(Bucket=bucket)
+    body = b"small object " * 100
+    s3.put_object(Bucket=bucket, Key="k", Body=body)
+    writes: list[bytes] = []
+    write = socketserver._SocketWriter.write
+
+    def recorded(self: Any, data: Any) -> int:
+        writes.append(bytes(data))
+        return int(write(self, data))
+
+    monkeypatch.setattr(socketserver._SocketWriter, "write", recorded)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    monkeypatch.undo()
+    answers = [data for data in writes if data.startswith(b"HTTP/1.1 200")]
+    assert len(answers) == 1 and answers[0].endswith(b"\r\n\r\n" + body), writes
