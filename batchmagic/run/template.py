@@ -56,6 +56,13 @@ def render_cell(source: str, context: Mapping[str, Any]) -> str:
         raise ConfigurationError(
             f"Cell template error{where}: {error}\n{_excerpt(source, line)}{NO_TEMPLATE_HINT}"
         ) from None
+    except Exception as error:  # an expression that fails: {{ runId + 1 }}, {% include %}...
+        line = _template_line(error)
+        where = f" at line {line}" if line else ""
+        raise ConfigurationError(
+            f"Cell template error{where}: {type(error).__name__}: {error}\n"
+            f"{_excerpt(source, line)}{NO_TEMPLATE_HINT}"
+        ) from None
 
 
 def _template_line(error: BaseException) -> int | None:

@@ -86,3 +86,63 @@ def test_check_python_indentation_and_null_bytes() -> None:
         check_python("if True:\nprint(1)\n")
     with pytest.raises(ConfigurationError, match=r"cannot be compiled|null"):
         check_python("x = 1\x00\n")
+
+
+HINT = ("If the cell is plain Python that happens to contain '{{', '{%' or '{#' (e.g. an f-string "
+        "with escaped braces), turn templating off with --no-template.")
+
+
+@pytest.mark.parametrize(("source", "context", "message"), [
+    ("a = 1\nb = '{{ nope }}'\n", CONTEXT,
+     "Cell template error at line 2: 'nope' is undefined. Known names: jobName, outputDir, "
+     "runId, workingDir.\n    2 | b = '{{ nope }}'\n"),
+    ("{{ nope }}", {}, "Cell template error at line 1: 'nope' is undefined. Known names: none.\n"
+                       "    1 | {{ nope }}\n"),
+    ("x = 1\n{% for i in x %}\nprint(i)\n", CONTEXT,
+     "Cell template error at line 2: Unexpected end of template. Jinja was looking for the "
+     "following tags: 'endfor' or 'else'. The innermost block that needs to be closed is "
+     "'for'.\n    2 | {% for i in x %}\n"),
+    ("x = 1\n{{ 'a' | nofilter }}\n", CONTEXT,
+     "Cell template error at line 2: No filter named 'nofilter'.\n"
+     "    2 | {{ 'a' | nofilter }}\n"),
+    ("x = 1\ny = '{{ workingDir.x.y }}'\n", CONTEXT,
+     "Cell template error at line 2: 'str object' has no attribute 'x'. Known names: jobName, "
+     "outputDir, runId, workingDir.\n    2 | y = '{{ workingDir.x.y }}'\n"),
+    ("{{ runId + 1 }}\n", CONTEXT,
+     "Cell template error at line 1: TypeError: can only concatenate str (not \"int\") to str"
+     "\n    1 | {{ runId + 1 }}\n"),
+])
+def test_each_template_error_is_one_message_with_the_line_and_the_way_out(
+        source: str, context: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(source, context)
+    assert str(info.value) == message + HINT
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("a = 1\nb = 2\nprint(a b)\n",
+     "SyntaxError in the cell at line 3: invalid syntax. Perhaps you forgot a comma?\n"
+     "    3 | print(a b)\n              ^^^"),
+    ("x = = 2\n", "SyntaxError in the cell at line 1: invalid syntax\n    1 | x = = 2\n"
+                  "            ^"),
+    ("if True:\nprint(1)\n", "IndentationError in the cell at line 2: expected an indented "
+     "block after 'if' statement on line 1\n    2 | print(1)\n        ^^^^^"),
+    ("x = (1,\n 2 +)\n", "SyntaxError in the cell at line 2: invalid syntax\n    2 |  2 +)\n"
+                         "            ^"),
+    ("del f()\n", "SyntaxError in the cell at line 1: cannot delete function call\n"
+                  "    1 | del f()\n            ^^^"),
+    # A caret never runs past the end of the line.
+    ("s = 'abc\n", "SyntaxError in the cell at line 1: unterminated string literal (detected at "
+                   "line 1)\n    1 | s = 'abc\n            ^"),
+])
+def test_a_syntax_error_shows_the_line_and_a_caret_under_the_culprit(source: str,
+                                                                      message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python(source)
+    assert str(info.value) == message + "\nNothing was uploaded or submitted."
+
+
+def test_the_check_accepts_what_the_job_accepts() -> None:
+    # Compiled without this module's `from __future__ import annotations`, under which a
+    # `yield` in a local annotation would be refused although the job runs it.
+    check_python("def g():\n    x: (yield) = 1\n")
