@@ -149,7 +149,9 @@ def aws_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 def job_count(clients: AwsClients) -> int:
     """How many jobs the local emulator has seen, over all its queues."""
     total = 0
-    for queue in clients.batch.describe_job_queues()["jobQueues"]:
+    queues = [queue for page in clients.batch.get_paginator("describe_job_queues").paginate()
+              for queue in page["jobQueues"]]
+    for queue in queues:
         for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED",
                        "FAILED"):
             pages = clients.batch.get_paginator("list_jobs").paginate(

@@ -17,12 +17,15 @@ from tests.helpers import job_count, object_count
 SLOW_CELL = "import os, time\nprint('pid', os.getpid(), flush=True)\ntime.sleep(120)\n"
 
 
-def _interrupt_when_running(magics: Any, found: dict[str, int]) -> None:
+def _interrupt_when_running(magics: Any, found: dict[str, Any], before: tuple[Any, ...] = ()
+                            ) -> None:
+    """Interrupt the main thread once a run that is not one of ``before`` prints its pid."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        runs = magics.runs
+        runs = [run for run in magics.runs if run not in before]
         if runs and not runs[-1].done and runs[-1].logs and runs[-1].logs[0].startswith("pid "):
             found["pid"] = int(runs[-1].logs[0].split()[1])
+            found["job_id"] = runs[-1].job_id
             _thread.interrupt_main()
             return
         time.sleep(0.05)
@@ -40,13 +43,15 @@ def test_interrupt_terminates_the_job_and_leaves_no_process(
     ip: Any, local_clients: AwsClients
 ) -> None:
     magics = ip.magics_manager.registry["AwsBatchMagics"]
-    found: dict[str, int] = {}
-    watcher = threading.Thread(target=_interrupt_when_running, args=(magics, found))
+    found: dict[str, Any] = {}
+    before = tuple(magics.runs)  # runs of earlier cells that may still be settling
+    watcher = threading.Thread(target=_interrupt_when_running, args=(magics, found, before))
     watcher.start()
     with pytest.raises(KeyboardInterrupt):
         ip.run_cell_magic("aws_batch", "--local", SLOW_CELL)
     watcher.join()
     run = magics.runs[-1]
+    assert run not in before and run.job_id == found["job_id"]  # this cell's own job
     # The cell returns at once; the run settles in the background.
     deadline = time.monotonic() + 30
     while not run.done:

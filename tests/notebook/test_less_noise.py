@@ -48,12 +48,14 @@ def test_finished_runs_are_let_go_once_bound(ip: Any) -> None:
 
 def test_an_interrupt_reports_one_line(ip: Any, local_clients: AwsClients) -> None:
     magics = ip.magics_manager.registry["AwsBatchMagics"]
-    found: dict[str, int] = {}
-    watcher = threading.Thread(target=_interrupt_when_running, args=(magics, found))
+    found: dict[str, Any] = {}
+    watcher = threading.Thread(target=_interrupt_when_running,
+                               args=(magics, found, tuple(magics.runs)))
     watcher.start()
     with pytest.raises(KeyboardInterrupt) as caught:
         ip.run_cell_magic("aws_batch", "--local", SLOW_CELL)
     watcher.join()
     shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
     assert len(shown) == 1 and shown[0].startswith("KeyboardInterrupt: job "), shown
+    assert f"({found['job_id']}) terminated" in shown[0], shown  # this cell's own job
     assert "terminated" in shown[0]

@@ -3,6 +3,8 @@ in an IPython shell, the emulator over HTTP."""
 
 from __future__ import annotations
 
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,35 @@ def test_profile_region_comes_from_the_aws_config(ip: Any, capsys: pytest.Captur
                           "--queue q --dry-run", "pass")
 
 
+def test_profile_gives_the_runs_credentials(ip: Any, local_clients: AwsClients,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    # The profile's credential_process is the only source of credentials: it leaves a mark.
+    from batchmagic.provision.setup import ensure_setup
+
+    ready = ensure_setup(local_clients, name=f"p{uuid.uuid4().hex[:8]}",
+                         region="eu-west-3").settings
+    asked = tmp_path / "credentials-asked"
+    script = (f"import json, pathlib; pathlib.Path('{asked}').touch(); print(json.dumps("
+              "{'Version': 1, 'AccessKeyId': 'AKIDFROMPROFILE', 'SecretAccessKey': 'x'}))")
+    config = tmp_path / "aws-config"
+    config.write_text(f'[profile scratch]\nregion = eu-west-3\n'
+                      f'credential_process = {sys.executable} -c "{script}"\n')
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    url = local_clients.target.endpoint_url
+    run = ip.run_cell_magic(
+        "aws_batch", f"--profile scratch --endpoint-url {url} --bucket {ready['bucket']} "
+        f"--queue {ready['queue']} --execution-role {ready['execution_role']} "
+        f"--task-role {ready['task_role']}", "print('ran')")
+    assert run.status == "SUCCEEDED" and run.logs == ["ran"]
+    assert asked.exists()
+    assert (run.record.profile, run.record.region) == ("scratch", "eu-west-3")
+
+
 @pytest.mark.parametrize("name", ["DB_PASSWORD", "GITHUB_TOKEN", "STRIPE_API_KEY",
                                   "SERVICE_SECRET", "MY_PRIVATE_KEY"])
 def test_dry_run_masks_secret_looking_values(ip: Any, capsys: pytest.CaptureFixture[str],
@@ -93,5 +124,41 @@ def test_the_run_object_refreshes_and_reports(ip: Any) -> None:
     run.cancel("stopped by the test")
     with pytest.raises(JobFailedError):
         run.wait(timeout=60)
-    assert run.refresh().status == "FAILED" and run.pulled == {}
-    assert "stopped by the test" in (run.reason or "") + (run.snapshot.status_reason or "")
+    assert run.status == "FAILED" and run.pulled == {}
+    assert "stopped by the test" in (run.reason or "")
+    ended = run.snapshot  # the follower has stopped: only refresh() describes the job now
+    assert run.refresh() is run
+    assert run.snapshot is not ended and run.snapshot == ended
+
+
+def test_the_run_object_holds_what_was_pulled(ip: Any) -> None:
+    run = ip.run_cell_magic("aws_batch", "--local --pull value other",
+                            "value, other = 1, {'b': [2]}")
+    assert run.pulled == {"value": 1, "other": {"b": [2]}}
+    assert (ip.user_ns["value"], ip.user_ns["other"]) == (1, {"b": [2]})
+
+
+def test_prefix_and_user_make_the_run_prefix(ip: Any, local_clients: AwsClients,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTERHUB_USER", "bob")
+    run = ip.run_cell_magic("aws_batch", "--local --keep --prefix team/exp1", "pass")
+    assert run.location.run_prefix == f"team/exp1/bob/{run.location.run_id}"
+    listed = local_clients.s3.list_objects_v2(Bucket=run.location.bucket,
+                                              Prefix=f"team/exp1/bob/{run.location.run_id}/in/")
+    assert listed.get("KeyCount", 0) > 0
+
+
+def test_attach_by_name_without_waiting(ip: Any, tmp_path: Path) -> None:
+    name = f"named-{uuid.uuid4().hex[:6]}"
+    first = ip.run_cell_magic(
+        "aws_batch", f"--local --keep --no-wait --name {name} --pull word --outputs w.txt",
+        "open('w.txt', 'w').write('again')\nword = 'by name'")
+    first.wait(timeout=120)
+    ip.user_ns.pop("word")
+    (tmp_path / "w.txt").unlink()
+    run = ip.run_line_magic("aws_batch_attach", f"{first.job_name} --no-wait --result again")
+    assert ip.user_ns["again"] is run and run.job_id == first.job_id
+    assert "word" not in ip.user_ns  # returned at once: bound at run.wait() or the next cell
+    run.wait(timeout=120)
+    assert ip.user_ns["word"] == "by name"
+    assert (tmp_path / "w.txt").read_text() == "again"

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.notebook.test_kernel import Kernel
+from tests.notebook.test_kernel import Kernel, _ok
 
 
 @pytest.fixture()
 def kernel(tmp_path: Path) -> Iterator[Kernel]:
     running = Kernel(tmp_path)
-    running.execute("%load_ext batchmagic")
+    _ok(running.execute("%load_ext batchmagic"))
     yield running
     running.shutdown()
 
