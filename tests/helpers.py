@@ -160,9 +160,12 @@ def job_count(clients: AwsClients) -> int:
     return total
 
 
+def key_count(clients: AwsClients, bucket: str, prefix: str = "") -> int:
+    """How many objects a bucket holds (under ``prefix``), past ListObjectsV2's 1,000 a page."""
+    pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
 def object_count(clients: AwsClients) -> int:
-    total = 0
-    for bucket in clients.s3.list_buckets()["Buckets"]:
-        pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"])
-        total += sum(page.get("KeyCount", 0) for page in pages)
-    return total
+    return sum(key_count(clients, bucket["Name"])
+               for bucket in clients.s3.list_buckets()["Buckets"])

@@ -14,7 +14,7 @@ import pytest
 from batchmagic.aws.clients import AwsClients
 from batchmagic.run.target import resolve_target
 from batchmagic.settings import Settings
-from tests.helpers import job_count
+from tests.helpers import job_count, key_count
 
 MANY_FILES = (
     "import os\nos.makedirs('big', exist_ok=True)\n"
@@ -69,8 +69,7 @@ def test_ctrl_c_during_the_download_stops_it_and_binds_nothing(
 def _interrupt_while_uploading(clients: AwsClients, bucket: str, before: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        listed = clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
-        if listed > before + 5:  # the inputs are on their way
+        if key_count(clients, bucket) > before + 5:  # the inputs are on their way
             _thread.interrupt_main()
             return
         time.sleep(0.01)
@@ -85,7 +84,7 @@ def test_ctrl_c_during_the_upload_submits_nothing_and_leaves_nothing(
     bucket = resolve_target(Settings(local=True))[1].bucket  # the emulator's, set up
     assert bucket
     jobs = job_count(local_clients)
-    before = local_clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+    before = key_count(local_clients, bucket)
     watcher = threading.Thread(target=_interrupt_while_uploading,
                                args=(local_clients, bucket, before))
     watcher.start()
@@ -96,4 +95,4 @@ def test_ctrl_c_during_the_upload_submits_nothing_and_leaves_nothing(
     assert len(shown) == 1 and shown[0].startswith(
         "KeyboardInterrupt: upload interrupted: nothing was submitted"), shown
     assert job_count(local_clients) == jobs
-    assert local_clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == before
+    assert key_count(local_clients, bucket) == before
