@@ -253,7 +253,7 @@ class Run:
             "missing_pull": self.missing_pull,
             "unpicklable_pull": self.unpicklable_pull,
             "usage": self.usage,
-            "skipped_links": __import__("batchmagic_links").report(self.workdir),
+            "skipped_links": _runtime("batchmagic_links").report(self.workdir),
             "started_at": self.started_at,
             "ended_at": time.time(),
             "pull_manifest": self.pull_manifest,
@@ -263,8 +263,9 @@ class Run:
 
 
 def _runtime(name: str) -> Any:
-    """envsetup/versions, shipped beside this file, loaded by path once (never the work dir's)."""
-    key = "batchmagic_" + name
+    """envsetup/versions/batchmagic_links, shipped beside this file, loaded by path once (never
+    a file of the same name in the work dir, which is first on sys.path)."""
+    key = name if name.startswith("batchmagic_") else "batchmagic_" + name
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, os.path.join(HERE, name + ".py"))
         sys.modules[key] = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
