@@ -89,8 +89,10 @@ def check_python(source: str, *, filename: str = "<aws_batch cell>") -> None:
     try:
         compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
+        if not error.lineno:  # null bytes: this Python says so with a SyntaxError of no line
+            raise ConfigurationError(f"The cell cannot be compiled: {error.msg}") from None
         raise ConfigurationError(_syntax_message(source, error)) from None
-    except ValueError as error:  # e.g. "source code string cannot contain null bytes"
+    except ValueError as error:  # older Pythons: a ValueError for the same null bytes
         raise ConfigurationError(f"The cell cannot be compiled: {error}") from None
 
 
