@@ -61,6 +61,9 @@ REFUSALS: list[tuple[Callable[[], object], str]] = [
     (lambda: sizes.validate_size("fargate", 3, 1024),
      "Fargate does not offer 3 vCPU: choose --cpu from 0.25, 0.5, 1, 2, 4, 8, 16 (more, or "
      "GPUs, need --platform ec2)."),
+    (lambda: sizes.validate_size("fargate", 0, 512),
+     "Fargate does not offer 0 vCPU: choose --cpu from 0.25, 0.5, 1, 2, 4, 8, 16 (more, or "
+     "GPUs, need --platform ec2)."),
     (lambda: sizes.validate_size("fargate", 1, 1024),
      "Fargate does not offer 1024 MiB with 1 vCPU: with --cpu 1, --memory must be 2048-8192 in "
      "steps of 1024 (MiB)."),
@@ -161,6 +164,7 @@ def test_propagated_tags_count_with_the_definitions_in_a_submission() -> None:
 def test_job_names_keep_case_and_lose_leading_separators() -> None:
     assert names.sanitize_job_name("__My Cell.v2") == "My-Cell-v2"
     assert names.sanitize_job_name("-_-") == "batchmagic"
+    assert names.sanitize_job_name("Xray_1") == "Xray_1"
 
 
 def test_a_secret_arn_may_contain_equals_signs() -> None:

@@ -132,11 +132,13 @@ def test_the_basis_says_how_the_figure_was_reached() -> None:
 
 
 def test_ephemeral_storage_costs_only_above_the_free_20_gib() -> None:
-    base = dict(platform="fargate", cpu=1, memory_mib=2048, seconds=3600, region="us-east-1")
+    base = dict(platform="fargate", cpu=1, memory_mib=2048, seconds=7200, region="us-east-1")
     free = estimate(**base).usd  # type: ignore[arg-type]
     assert estimate(**base, ephemeral_gib=20).usd == pytest.approx(free)  # type: ignore[arg-type]
     assert estimate(**base, ephemeral_gib=21).usd == pytest.approx(  # type: ignore[arg-type]
-        free + 0.000111)
+        free + 2 * 0.000111)
+    ec2 = estimate(platform="ec2", cpu=3, memory_mib=4096, seconds=120, region="us-east-1")
+    assert ec2.basis == "3 vCPU share of on-demand EC2 for 2.0 min; list prices of 2025-06"
 
 
 def test_the_smallest_fargate_pair_is_the_first_that_holds_both() -> None:
@@ -168,6 +170,17 @@ def test_cpu_used_is_the_average_number_of_busy_vcpus() -> None:
 
 
 FARGATE_4_VCPU = dict(platform="fargate", cpu=4.0, memory_mib=16384, main_memory_mib=15360)
+
+
+def test_the_suggestion_leaves_half_again_the_peak_and_256_mib_for_the_sidecars() -> None:
+    # 1.5 x 512 MiB + 256 MiB is exactly 1,024 MiB: the smallest Fargate pair that holds it.
+    peak = Usage(max_rss_mib=512, cpu_seconds=6, wall_seconds=60)
+    assert (right_size(peak, **FARGATE_4_VCPU) or "").endswith(  # type: ignore[arg-type]
+        "--cpu 0.25 --memory 1024 would do")
+    # The smallest fit is the size the run already has: no suggestion.
+    tiny = Usage(max_rss_mib=100, cpu_seconds=0.6, wall_seconds=60)
+    assert right_size(tiny, platform="fargate", cpu=0.25, memory_mib=512,
+                      main_memory_mib=256) is None
 
 
 def test_near_the_memory_limit_more_memory_is_suggested_on_any_platform() -> None:
@@ -202,6 +215,10 @@ def test_no_suggestion_when_the_size_already_fits_or_is_well_used() -> None:
     both = Usage(max_rss_mib=4000, cpu_seconds=70, wall_seconds=60)
     assert right_size(both, **FARGATE_4_VCPU) is None  # type: ignore[arg-type]
     # ...but one of them alone over a quarter still leaves room to shrink.
+    quarter = Usage(max_rss_mib=0.25 * 15360, cpu_seconds=70, wall_seconds=60)
+    assert right_size(quarter, **FARGATE_4_VCPU) is not None  # a quarter is not over a quarter
+    quarter_cpu = Usage(max_rss_mib=4000, cpu_seconds=60, wall_seconds=60)
+    assert right_size(quarter_cpu, **FARGATE_4_VCPU) is not None
     memory_only = Usage(max_rss_mib=4000, cpu_seconds=6, wall_seconds=60)
     assert right_size(memory_only, **FARGATE_4_VCPU) == (  # type: ignore[arg-type]
         "used 4000 MiB and 0.10 of 4 vCPU: --cpu 1 --memory 7168 would do")
@@ -234,6 +251,14 @@ def test_job_size_of_an_ec2_job_with_a_gpu() -> None:
     bare = {"ecsProperties": {"taskProperties": [{"containers": [
         {"name": "main", "resourceRequirements": [{"type": "VCPU"}, {"type": "MEMORY"}]}]}]}}
     assert JobSize.from_description(bare) == JobSize("fargate", 0.0, 0, 0, None, "x86_64", 0)
+    # The task's size is the sum of its containers', GPUs included; main's memory is its own.
+    two_gpus = _described("EC2")
+    two_gpus["ecsProperties"]["taskProperties"][0]["containers"][0][  # type: ignore[index]
+        "resourceRequirements"].append({"type": "GPU", "value": "1"})
+    assert JobSize.from_description(two_gpus).gpus == 2  # type: ignore[union-attr]
+    no_main = {"ecsProperties": {"taskProperties": [{"containers": [
+        {"name": "other", "resourceRequirements": [{"type": "MEMORY", "value": "512"}]}]}]}}
+    assert JobSize.from_description(no_main).main_memory_mib == 0  # type: ignore[union-attr]
 
 
 def test_a_described_job_is_priced_by_its_size_and_platform() -> None:
@@ -251,6 +276,19 @@ def test_a_described_job_is_priced_by_its_size_and_platform() -> None:
                               "prices of 2025-06")
     assert emulated.usd == pytest.approx(4 * VCPU_H + 4 * GB_H)
     assert job_cost({"jobId": "j"}, 60, "us-east-1") is None
+    small = job_cost(_described(), 60, "us-east-1")
+    assert small is not None and small.usd > 0
+    quarter = {"ecsProperties": {"taskProperties": [{"containers": [{"name": "main",
+               "resourceRequirements": [{"type": "VCPU", "value": "0.25"},
+                                        {"type": "MEMORY", "value": "512"}]}]}]}}
+    assert job_cost(quarter, 3600, "us-east-1") == estimate(
+        platform="fargate", cpu=0.25, memory_mib=512, seconds=3600, region="us-east-1")
+    arm_disk = _described(runtimePlatform={"cpuArchitecture": "ARM64"},
+                          ephemeralStorage={"sizeInGiB": 50})
+    priced = job_cost(arm_disk, 3600, "us-east-1")
+    assert priced is not None
+    assert priced.usd == pytest.approx(4 * ARM_VCPU_H + 4 * ARM_GB_H + 30 * 0.000111)
+    assert priced.basis.startswith("Fargate arm64 4 vCPU")
     no_cpu = {"ecsProperties": {"taskProperties": [{"containers": [{"name": "main"}]}]}}
     assert job_cost(no_cpu, 60, "us-east-1") is None
 
@@ -294,6 +332,9 @@ def test_only_priced_usage_types_with_a_positive_price_count() -> None:
     assert parse_price_list([*products, free_tier]) == (0.0472, 0.0052, 0.0378, 0.0041)
     no_terms = json.dumps({"product": {"attributes": {"usagetype": "EUW3-Fargate-GB-Hours"}}})
     assert parse_price_list([no_terms, *products[::2]]) is None
+    no_dimensions = json.dumps({"product": {"attributes": {"usagetype": "EUW3-Fargate-GB-Hours"}},
+                                "terms": {"OnDemand": {"T": {}}}})
+    assert parse_price_list([no_dimensions, *products]) == (0.0472, 0.0052, 0.0378, 0.0041)
     no_price = json.dumps({"product": {"attributes": {"usagetype": "EUW3-Fargate-GB-Hours"}},
                            "terms": {"OnDemand": {"T": {"priceDimensions": {"D": {}}}}}})
     assert parse_price_list([no_price, products[0], *products[2:]]) is None

@@ -208,6 +208,8 @@ def test_the_items_travel_in_one_blob_beside_the_runs_files(prepared: PreparedRu
     plan = fanout.plan_map(MAPPED, [1, {"a": 2}], ["s0", "s1"])
     with_blob = fanout.with_map_blob(prepared, plan)
     assert set(with_blob.blobs) == set(prepared.blobs) | {".batchmagic/map.pkl"}
+    # Protocol 4: a child on any Python 3 image reads it.
+    assert with_blob.blobs[".batchmagic/map.pkl"][:2] == b"\x80\x04"
     assert pickle.loads(with_blob.blobs[".batchmagic/map.pkl"]) == {
         "items": [1, {"a": 2}], "sources": ["s0", "s1"]}
 
@@ -230,6 +232,9 @@ def test_an_array_job_for_two_or_more_children_a_plain_job_for_one() -> None:
     assert two == {**payload, "arrayProperties": {"size": 2}}
     one = fanout.apply_to_payload(payload, fanout.plan_map(MAPPED, [1], None))
     assert one == payload
+    retried = fanout.apply_to_payload(payload, fanout.plan_map(
+        dataclasses.replace(MAPPED, retries=2), [1, 2], None))
+    assert retried["retryStrategy"]["attempts"] == 3
     assert payload == {"jobName": "cell", "jobQueue": "q"}  # the caller's payload is kept
 
 

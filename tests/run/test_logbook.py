@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from batchmagic.run.logbook import ContainerLog, read_line
+import pytest
+
+from batchmagic.run.logbook import ContainerLog, LogBook, read_line
 
 
 def test_a_leading_carriage_return_replaces_the_previous_line() -> None:
@@ -39,3 +41,81 @@ def test_lines_beyond_the_memory_cap_spill_to_a_file_and_read_back_in_order(
     del log
     gc.collect()
     assert not list(tmp_path.iterdir()), "the spill file outlived its log"
+
+
+def _spilled_log(tmp_path: Path, count: int = 30) -> ContainerLog:
+    log = ContainerLog("main", memory_lines=10, spill_to=tmp_path)
+    for i in range(count):
+        log.add(f"line {i}")
+    return log
+
+
+def test_any_line_or_slice_reads_across_the_spill_file(tmp_path: Path) -> None:
+    log = _spilled_log(tmp_path)
+    expected = [f"line {i}" for i in range(30)]
+    assert 0 < log.spilled < 30
+    for index in (0, log.spilled - 1, log.spilled, 29, -1, -30):
+        assert log[index] == expected[index]
+    for part in (slice(0, 3), slice(log.spilled - 2, log.spilled + 2), slice(25, 40),
+                 slice(None, None, -7), slice(1, 29, 5), slice(log.spilled, None, 2)):
+        assert log[part] == expected[part]
+    for index in (30, -31):
+        with pytest.raises(IndexError, match=r"^log line index out of range$"):
+            log[index]
+
+
+def test_tail_is_at_most_the_whole_log(tmp_path: Path) -> None:
+    log = _spilled_log(tmp_path, 5)
+    assert log.tail(2) == ["line 3", "line 4"]
+    assert log.tail(9) == [f"line {i}" for i in range(5)]
+    assert log.tail(0) == [] and log.tail(-1) == []
+
+
+def test_a_progress_update_replaces_the_last_line_even_right_after_a_spill(
+        tmp_path: Path) -> None:
+    log = ContainerLog("main", memory_lines=10, spill_to=tmp_path)
+    for i in range(11):
+        log.add(f"{i * 10}%")
+    assert log.spilled == 5  # half of memory at a time
+    log.add("\r100%")
+    assert list(log) == [f"{i * 10}%" for i in range(10)] + ["100%"]
+
+
+def test_memory_holds_at_least_two_lines(tmp_path: Path) -> None:
+    log = ContainerLog("main", memory_lines=0, spill_to=tmp_path)
+    for i in range(3):
+        log.add(str(i))
+    assert log.spilled == 1 and list(log) == ["0", "1", "2"]
+
+
+def test_spill_files_go_under_the_state_dir(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHMAGIC_STATE_DIR", str(tmp_path))
+    log = ContainerLog("stage-out", memory_lines=4)
+    for i in range(6):
+        log.add(str(i))
+    spilled = list((tmp_path / "logs").iterdir())
+    assert len(spilled) == 1 and spilled[0].name.endswith("-stage-out.jsonl")
+    assert spilled[0].read_text().splitlines() == ['"0"', '"1"']
+
+
+def test_a_long_log_prints_as_its_size_and_last_lines(tmp_path: Path) -> None:
+    short = ContainerLog("main")
+    for i in range(20):
+        short.add(str(i))
+    assert repr(short) == repr([str(i) for i in range(20)])
+    short.add("20")
+    assert repr(short) == "<21 lines of main: …['18', '19', '20']>"
+    assert short == tuple(str(i) for i in range(21)) and short != [str(i) for i in range(20)]
+    assert short != "0"
+
+
+def test_a_log_book_has_one_log_per_container_with_the_same_options(tmp_path: Path) -> None:
+    book = LogBook(memory_lines=4, spill_to=tmp_path)
+    assert book.names() == ["stage-in", "main", "stage-out"]
+    assert book.main is book.container("main")
+    for i in range(6):
+        book.container("stage-in").add(str(i))
+    assert book.container("stage-in").spilled == 2
+    extra = book.container("sidecar")
+    assert extra is book.container("sidecar") and book.names()[-1] == "sidecar"

@@ -51,3 +51,52 @@ def test_before_the_end_the_outcome_says_where_the_job_is() -> None:
     assert judge(None, CellResult(), ended=False).outcome is Outcome.PENDING
     assert judge(_snapshot("RUNNABLE"), CellResult(), ended=False).outcome is Outcome.PENDING
     assert judge(_snapshot("RUNNING"), CellResult(), ended=False).outcome is Outcome.RUNNING
+
+
+@pytest.mark.parametrize(("snapshot", "cell", "kwargs", "expected"), [
+    # Batch's timeout wins over everything the containers say.
+    (_snapshot("FAILED", "Job attempt duration exceeded timeout", main=(137, None)),
+     CellResult(), {}, "timed out (Batch: FAILED)"),
+    (_snapshot("SUCCEEDED", main=(0, None)), CellResult(ok=False, exception_type="JobTerminated"),
+     {}, "terminated"),
+    (_snapshot("FAILED", main=(143, None)),
+     CellResult(ok=False, exception_type="bootstrap.JobTerminated"), {}, "terminated"),
+    (_snapshot("FAILED", main=(1, None)), RAISED, {"cancelled": True}, "terminated"),
+    (_snapshot("FAILED", stage_in=(2, "Essential container exited"), main=(None, None)),
+     CellResult(), {}, "stage-in failed (exit 2: Essential container exited)"),
+    (_snapshot("FAILED", stage_in=(None, "CannotPullContainerError"), main=(None, "x")),
+     CellResult(), {}, "failed (x)"),
+    (_snapshot("FAILED", main=(1, "OutOfMemoryError: Container killed")), RAISED, {},
+     "killed (out of memory)"),
+    (_snapshot("SUCCEEDED", main=(1, None)),
+     CellResult(ok=False, exception_type="pandas.errors.ParserError"), {},
+     "cell failed (ParserError)"),
+    (_snapshot("FAILED", main=(2, "Essential container exited")), CellResult(), {},
+     "cell failed (exit 2: Essential container exited)"),
+    (_snapshot("FAILED", main=(3, None)), CellResult(), {}, "cell failed (exit 3)"),
+    (_snapshot("FAILED", "Task failed to start", main=(None, "CannotStartContainerError: x")),
+     CellResult(), {}, "failed (CannotStartContainerError: x)"),
+    (_snapshot("FAILED", "Task failed to start", main=(None, None)), CellResult(), {},
+     "failed (Task failed to start)"),
+    (_snapshot("FAILED", main=(None, None)), CellResult(), {},
+     "failed (the main container never ran)"),
+    (_snapshot("FAILED", stage_out=(1, "Essential container exited")), OK, {},
+     "stage-out failed (exit 1: Essential container exited)"),
+    (_snapshot("SUCCEEDED", stage_out=(None, None)), OK, {}, "succeeded"),
+    (_snapshot("SUCCEEDED"), OK, {"error": "--pull: 'x' is not defined after the cell"},
+     "failed (--pull: 'x' is not defined after the cell)"),
+    (_snapshot("SUCCEEDED"), OK, {"error": "e" * 80}, f"failed ({'e' * 80})"),
+    (_snapshot("SUCCEEDED"), OK, {"error": "e" * 81}, f"failed ({'e' * 79}…)"),
+    (_snapshot("SUCCEEDED"), OK, {"ended": False}, "running"),
+])
+def test_the_verdict_names_the_first_thing_that_went_wrong(
+        snapshot: JobSnapshot, cell: CellResult, kwargs: dict[str, Any], expected: str) -> None:
+    arguments: dict[str, Any] = {"ended": True, **kwargs}
+    assert str(judge(snapshot, cell, **arguments)) == expected
+
+
+def test_outcomes_say_whether_they_are_final_and_good() -> None:
+    assert [o for o in Outcome if not o.is_final] == [Outcome.PENDING, Outcome.RUNNING]
+    assert [o for o in Outcome if o.ok] == [Outcome.SUCCEEDED]
+    assert str(Outcome.CELL_FAILED) == "cell failed"
+    assert judge(_snapshot("SUCCEEDED"), OK, ended=True).outcome.ok

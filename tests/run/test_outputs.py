@@ -134,7 +134,7 @@ def test_without_a_manifest_the_unpickling_error_itself_is_raised() -> None:
 
 
 def test_each_pattern_that_brought_nothing_back_is_named(tmp_path: Path) -> None:
-    files = [tmp_path / "results/a.csv", tmp_path / "plot.png", Path("/elsewhere/b.txt")]
+    files = [Path("/elsewhere/b.txt"), tmp_path / "results/a.csv", tmp_path / "plot.png"]
     warnings = unmatched_patterns(("*.csv", "plot.png", "*.txt", "results/*.json"), tmp_path,
                                   files)
     # `*` also matches `/`, as the AWS CLI's --include does; files outside the dir are not used.

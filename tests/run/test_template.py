@@ -142,6 +142,23 @@ def test_a_syntax_error_shows_the_line_and_a_caret_under_the_culprit(source: str
     assert str(info.value) == message + "\nNothing was uploaded or submitted."
 
 
+def test_null_bytes_are_refused_without_a_line() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python("x = 1\x00\n")
+    assert str(info.value) == (
+        "The cell cannot be compiled: source code string cannot contain null bytes")
+
+
+def test_a_filter_that_only_runs_when_reached_is_reported_when_reached() -> None:
+    source = "x = 1\n{% if flag %}{{ 'a' | nofilter }}{% endif %}\n"
+    assert render_cell(source, {"flag": False}) == "x = 1\n\n"
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(source, {"flag": True})
+    assert str(info.value) == (
+        "Cell template error at line 2: No filter named 'nofilter' found.\n"
+        "    2 | {% if flag %}{{ 'a' | nofilter }}{% endif %}\n" + HINT)
+
+
 def test_the_check_accepts_what_the_job_accepts() -> None:
     # Compiled without this module's `from __future__ import annotations`, under which a
     # `yield` in a local annotation would be refused although the job runs it.

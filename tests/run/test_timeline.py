@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pytest
 
+from batchmagic.aws.job import JobSnapshot
 from batchmagic.run.timeline import (
     PHASES,
     JobTimes,
@@ -88,3 +90,44 @@ def test_phase_clock_marks_once_and_ends_once() -> None:
     clock.end()
     assert clock.marks == {"prepare": T0, "upload": T0 + 2}
     assert clock.ended == T0 + 3
+
+
+def test_a_timeline_prints_as_a_table_of_durations() -> None:
+    timeline = Timeline([Phase("prepare", T0, 0.25), Phase("stage-out", T0 + 0.25, 12.5)])
+    assert repr(timeline) == ("Timeline(total 12.750 s\n"
+                              "  prepare        0.250 s\n"
+                              "  stage-out     12.500 s\n"
+                              ")")
+    assert repr(Timeline()) == "Timeline([])"
+    local = datetime.datetime(2026, 11, 28, 9, 5, 7, 123456).timestamp()
+    assert repr(Phase("main", local, 1.5)) == "Phase('main', start=09:05:07.123, duration=1.500 s)"
+    assert timeline[-1] == Phase("stage-out", T0 + 0.25, 12.5) and timeline[0:1] == (
+        Phase("prepare", T0, 0.25),)
+    assert timeline.as_dict() == {"prepare": 0.25, "stage-out": 12.5}
+    assert hash(timeline) == hash(Timeline(list(timeline)))
+    assert timeline != [Phase("prepare", T0, 0.25)]
+
+
+def test_the_jobs_own_times_come_from_its_snapshot() -> None:
+    snapshot = JobSnapshot.from_description({
+        "jobId": "j", "jobName": "cell", "status": "RUNNING",
+        "createdAt": int((T0 + 3.4) * 1000), "startedAt": int((T0 + 20) * 1000)})
+    assert JobTimes.of(snapshot, T0 + 25, None) == JobTimes(
+        created=T0 + 3.4, started=T0 + 20, main_started=T0 + 25, main_ended=None)
+    queued = JobSnapshot.from_description({"jobId": "j", "jobName": "cell",
+                                           "status": "RUNNABLE"})
+    assert JobTimes.of(queued, None, None) == JobTimes()
+    assert JobTimes.of(None, None, T0 + 55) == JobTimes(main_ended=T0 + 55)
+
+
+def test_the_clock_runs_the_last_phase_up_to_now_until_the_run_ends() -> None:
+    now = [T0]
+    clock = PhaseClock(clock=lambda: now[0])
+    now[0] += 4
+    assert clock.now() == T0 + 4
+    assert clock.timeline(JobTimes()).as_dict() == {"prepare": 4.0}
+    clock.begin("upload", at=T0 + 1)
+    clock.end(at=T0 + 6)
+    now[0] += 100
+    assert clock.timeline(JobTimes()).as_dict() == {"prepare": 1.0, "upload": 5.0}
+    assert PhaseClock(None).marks == {}

@@ -8,13 +8,16 @@ the process: the working directory, sys.path, ``__main__``, the SIGTERM handler.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
 import re
 import resource
 import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +46,18 @@ class Finished:
         with open(self.workdir / ".batchmagic/pull.pkl", "rb") as handle:
             data: dict[str, Any] = pickle.load(handle)
         return data
+
+
+class _KernelWithPoint(pickle.Unpickler):
+    """Unpickles as a kernel that also ran the cell's ``class Point``."""
+
+    class Point:
+        pass
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("__main__", "Point"):
+            return self.Point
+        return super().find_class(module, name)
 
 
 @dataclass
@@ -77,6 +92,8 @@ def container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     saved_main = sys.modules["__main__"]
     saved_kestra = sys.modules.pop("kestra", None)
     saved_handler = signal.getsignal(signal.SIGTERM)
+    for name in ("batchmagic_envsetup", "batchmagic_versions", "batchmagic_links"):  # afresh
+        monkeypatch.delitem(sys.modules, name, raising=False)
     try:
         yield Container(workdir, monkeypatch, capfd)
     finally:
@@ -102,13 +119,27 @@ def test_a_cell_runs_in_the_work_dir_with_pushed_values_and_its_results_come_bac
         "as_main = __name__ == '__main__'\n"
         "class Point:\n    pass\n"
         "point_module = Point.__module__\n"
+        "point = Point()\n"
+        "size: int = 3\n"
+        "hints = __annotations__\n"
+        "cell_file, cell_doc = __file__, __doc__\n"
     )
     before = time.time()
     done = container.run(cell, push={"numbers": [1, 2, 3], "factor": 7},
-                         pull="total,here,as_main,point_module")
+                         pull="total,here,as_main,point_module,hints,cell_file,cell_doc,point")
     assert done.code == 0, done.stderr
-    assert done.pulled == {"total": 42, "here": str(container.workdir), "as_main": True,
-                           "point_module": "__main__"}
+    pickled = (container.workdir / ".batchmagic/pull.pkl").read_bytes()
+    # Protocol 4, which every Python 3 the kernel may run reads; the cell's class as the
+    # kernel's would be, __main__.Point (rebuilt in the kernel when it defines Point too).
+    assert pickled[:2] == b"\x80\x04"
+    assert b"__main__" in pickled and b"Point" in pickled
+    assert done.result["unpicklable_pull"] == {}
+    pulled = _KernelWithPoint(io.BytesIO(pickled)).load()
+    assert isinstance(pulled.pop("point"), _KernelWithPoint.Point)
+    assert pulled == {"total": 42, "here": str(container.workdir), "as_main": True,
+                      "point_module": "__main__", "hints": {"size": int},
+                      "cell_file": str(container.workdir / ".batchmagic/cell.py"),
+                      "cell_doc": None}
     # Without BATCHMAGIC_OUTPUT_DIR the outputs go to <workdir>/.outputs, made for the cell.
     assert (container.workdir / ".outputs/report.txt").read_text() == "total=42"
     result = done.result
@@ -156,7 +187,11 @@ def test_a_failing_cell_reports_its_own_frames_and_keeps_what_it_defined(
     assert result["exception_type"] == "ZeroDivisionError"
     assert result["exception_message"] == "division by zero"
     traceback_text = result["traceback"]
-    assert traceback_text.startswith("Traceback (most recent call last):\n")
+    cell_path = container.workdir / ".batchmagic/cell.py"
+    lines = traceback_text.splitlines()
+    assert lines[:3] == ["Traceback (most recent call last):",
+                         f'  File "{cell_path}", line 5, in <module>', "    ratio = inner()"]
+    assert f'  File "{cell_path}", line 3, in inner' in lines
     assert re.findall(r"line (\d+)", traceback_text) == ["5", "3"]
     assert "bootstrap.py" not in traceback_text
     assert traceback_text.rstrip().endswith("ZeroDivisionError: division by zero")
@@ -219,7 +254,9 @@ def test_sigterm_stops_the_cell_and_still_saves_its_results(container: Container
     # Named after the module it was raised from: `__main__` in the container, so a bare name.
     assert result["exception_type"] == "batchmagic.runtime.bootstrap.JobTerminated"
     assert result["exit_code"] == 128 + signal.SIGTERM
+    assert result["exception_message"] == "the job was asked to stop (SIGTERM)"
     assert "os.kill(os.getpid(), signal.SIGTERM)" in result["traceback"]
+    assert "bootstrap.py" not in result["traceback"]  # the handler's frame is ours
     assert "Traceback" not in done.stderr  # a stop that was asked for shows no traceback
     assert done.pulled == {"partial": "kept"}
     # Once the cell is over, a second SIGTERM no longer interrupts the saving of results.
@@ -296,3 +333,64 @@ def test_usage_measures_wall_time_cpu_and_peak_memory() -> None:
     assert abs(usage["max_rss_mib"] - peak_kib / 1024) <= 0.1
     own = resource.getrusage(resource.RUSAGE_SELF)
     assert own.ru_utime + own.ru_stime - 1 < usage["cpu_seconds"]
+
+
+def test_a_real_kestra_package_wins_over_the_stand_in(container: Container,
+                                                     tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "kestra.py").write_text("REAL = True\n")
+    sys.path.insert(0, str(site))  # installed in the image
+    done = container.run("import kestra\nis_real = getattr(kestra, 'REAL', False)\n",
+                         pull="is_real")
+    assert done.code == 0, done.stderr
+    assert done.pulled == {"is_real": True}
+    assert sys.path[0] == str(container.workdir) and sys.path[-1] == bootstrap.HERE
+    assert sys.path.count(bootstrap.HERE) == 1 and str(site) in sys.path
+
+
+def test_the_work_dirs_own_files_never_replace_batchmagics(container: Container) -> None:
+    for name in ("envsetup.py", "versions.py", "batchmagic_links.py"):
+        (container.workdir / name).write_text("raise ImportError('the work dir copy')\n")
+    done = container.run("x = 1\n", push={"n": 1}, pull="x,n")
+    assert done.code == 0, done.stderr
+    assert done.pulled == {"x": 1, "n": 1}
+
+
+def test_outputs_that_are_not_json_are_saved_as_text(container: Container) -> None:
+    done = container.run("import datetime\nfrom kestra import Kestra\n"
+                         "Kestra.outputs({'day': datetime.date(2026, 11, 28)})\n")
+    assert done.code == 0, done.stderr
+    assert done.result["outputs"] == {"day": "2026-11-28"}
+
+
+def test_a_link_left_among_the_outputs_is_reported(container: Container) -> None:
+    done = container.run("import os\nos.makedirs('.outputs', exist_ok=True)\n"
+                         "os.symlink('/etc/hostname', '.outputs/host')\n")
+    assert done.code == 0, done.stderr
+    [skipped] = done.result["skipped_links"]
+    assert skipped["path"] == ".outputs/host" and skipped["target"] == "/etc/hostname"
+
+
+def test_main_runs_outside_the_main_thread_without_signal_handling(
+        container: Container) -> None:
+    finished: list[int] = []
+    (container.workdir / ".batchmagic/cell.py").write_text("x = 1\n")
+    container.monkeypatch.setenv("BATCHMAGIC_PULL", "x")
+    worker = threading.Thread(target=lambda: finished.append(bootstrap.main()))
+    worker.start()
+    worker.join(60)
+    assert finished == [0]
+    with open(container.workdir / ".batchmagic/pull.pkl", "rb") as handle:
+        assert pickle.load(handle) == {"x": 1}
+
+
+def test_cpu_time_counts_the_processes_the_cell_waited_for() -> None:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "sum(range(3 * 10**6))"], check=True)
+    usage = bootstrap.measure_usage(started)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert children.ru_utime + children.ru_stime > 0.02
+    assert usage["cpu_seconds"] == pytest.approx(
+        own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, abs=0.02)
