@@ -78,11 +78,12 @@ class Dispatcher:
 def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 
-    from batchmagic.emulator import s3files, warmup
+    from batchmagic.emulator import iampolicies, motoload, s3files
     from batchmagic.emulator.routing import CachedDispatcherApplication
 
     s3files.install()  # big objects stay on disk, streamed in and out
-    warmup.defer_instance_type_offerings()  # before anything imports moto's EC2
+    motoload.defer_instance_type_offerings()  # before anything imports moto's EC2
+    iampolicies.defer_aws_managed_policies()  # before the first IAM backend is made
 
     class QuietHandler(KeepAliveHandler, MotoRequestHandler):
         """No access log line per request (clients poll logs and jobs many times a second)."""
