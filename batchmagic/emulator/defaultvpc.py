@@ -31,6 +31,9 @@ def complete_default_vpc(region: str) -> None:
         if region in _done:
             return
         _done.add(region)
+        from batchmagic.emulator.motoload import import_ec2_models
+
+        import_ec2_models()
         from moto.ec2.models import ec2_backends
 
         backend = ec2_backends[ACCOUNT_ID][region]

@@ -1,11 +1,5 @@
-"""A light, ready emulator: what it loads, when, and how its process gives memory back.
+"""A ready emulator, and how its process gives memory back.
 
-- **EC2 data on demand.** Importing moto's EC2 models reads the instance type offerings of
-  every region and availability zone (about 100 MB of small dicts, a second of CPU), which
-  only DescribeInstanceTypeOfferings, spot price history and instance-type validation read.
-  ``defer_instance_type_offerings()`` (before moto's EC2 is imported) makes moto's import read
-  none of them; each region's file is read the first time that region is asked for. The
-  answers are the same.
 - **Ready before the first request.** ``warm_up()`` runs in a background thread when an
   emulator starts: it imports and creates moto's backends for the services batchmagic uses
   (STS, S3, Logs, IAM, EC2; moto would do it on each service's first request, in the middle of
@@ -29,7 +23,6 @@ import threading
 import time
 from typing import Any
 
-_OFFERINGS_PATH = "ec2/resources/instance_type_offerings/"
 log = logging.getLogger(__name__)
 
 # glibc mallopt parameters (malloc.h)
@@ -37,92 +30,43 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 
-_DEFERRED: tuple[()] = ()  # what moto's import gets instead of an offerings file
+def _start_warm_aws_cli() -> None:
+    from batchmagic.emulator import forkserver
 
-
-class _OfferingsOnDemand(dict[str, Any]):
-    """``{region: [offering, ...]}`` of one location type, each region read when first asked."""
-
-    def __init__(self, location_type: str, load: Any) -> None:
-        super().__init__()
-        self.location_type = location_type
-        self._load = load
-
-    def __setitem__(self, region: str, offerings: Any) -> None:
-        if offerings is not _DEFERRED:  # moto's import stores what it read: nothing yet
-            super().__setitem__(region, offerings)
-
-    def __missing__(self, region: str) -> list[dict[str, Any]]:
-        try:
-            offerings: list[dict[str, Any]] = self._load(
-                f"{_OFFERINGS_PATH}{self.location_type}/{region}.json")
-        except FileNotFoundError:
-            raise KeyError(region) from None
-        for offering in offerings:
-            offering["LocationType"] = self.location_type  # as moto's own import does
-        self[region] = offerings
-        return offerings
-
-    def get(self, region: str, default: Any = None) -> Any:
-        try:
-            return self[region]
-        except KeyError:
-            return default
-
-
-def defer_instance_type_offerings() -> None:
-    """Make moto's EC2 import read no offerings file, and each region's file read on demand.
-
-    Call before moto's EC2 models are imported. While ``moto.ec2.models.instance_types`` runs
-    its import-time loop (``INSTANCE_TYPE_OFFERINGS[type][region] = load_resource(file)``),
-    each call puts an on-demand table in place of that location type's dict and returns a
-    marker the table does not store.
-    """
-    if "moto.ec2.models.instance_types" in sys.modules:
-        return
-    import moto.utilities.utils as utils
-
-    original = utils.load_resource
-    if getattr(original, "batchmagic_deferred", False):
-        return
-
-    def load_resource(resource: str) -> Any:
-        module = sys.modules.get("moto.ec2.models.instance_types")
-        if not resource.startswith(_OFFERINGS_PATH) or module is None:
-            return original(resource)
-        location_type = resource[len(_OFFERINGS_PATH):].split("/", 1)[0]
-        table = module.INSTANCE_TYPE_OFFERINGS
-        if not isinstance(table.get(location_type), _OfferingsOnDemand):
-            table[location_type] = _OfferingsOnDemand(location_type, original)
-        return _DEFERRED
-
-    load_resource.batchmagic_deferred = True  # type: ignore[attr-defined]
-    utils.load_resource = load_resource
+    try:
+        forkserver.shared().start()
+    except OSError:  # the first sidecar tries again, and reports
+        log.exception("the warm AWS CLI did not start")
 
 
 def warm_up(region: str = "us-east-1") -> None:
-    """Load moto's backends of the services batchmagic calls, start the warm AWS CLI."""
+    """Start the warm AWS CLI, load moto's backends of the services batchmagic calls."""
     try:
+        from batchmagic.emulator import forkserver, iampolicies, motoload
+
+        if forkserver.wanted(forkserver.own_aws_cli()):  # a process of its own: start it first
+            threading.Thread(target=_start_warm_aws_cli, name="batchmagic-awscli-start",
+                             daemon=True).start()
         from moto.backends import get_backend
         from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.core.utils import get_service_model
 
-        for service in ("sts", "s3", "logs", "iam", "ec2"):
-            backends: Any = get_backend(service)
-            regions = backends[DEFAULT_ACCOUNT_ID]
-            name = region if region in regions.regions else next(iter(regions.regions), None)
-            if name is not None:
-                regions[name]
-        # moto keeps one boto3 session to list each service's regions when a backend is
-        # first made; its loader caches the parsed endpoints and partitions (about 20 MB).
-        # The backends are made now: let it go (a later new service makes a new one).
-        from moto.core.base_backend import AccountSpecificBackend
-
-        AccountSpecificBackend.get_session.cache_clear()
+        # In the order a first setup calls them (GetCallerIdentity reads IAM).
+        with motoload.models_read_once():
+            for service in ("sts", "iam", "logs", "s3", "ec2"):
+                if service == "ec2":
+                    motoload.import_ec2_models()
+                backends: Any = get_backend(service)
+                regions = backends[DEFAULT_ACCOUNT_ID]
+                name = region if region in regions.regions else next(iter(regions.regions),
+                                                                      None)
+                if name is not None:
+                    regions[name]
+                # The botocore model moto parses requests and writes answers with.
+                get_service_model(service)
+                if service == "iam":  # where each AWS managed policy is (setup attaches one)
+                    iampolicies.catalog_index()
         gc.collect()
-        from batchmagic.emulator import forkserver
-
-        if forkserver.wanted(forkserver.own_aws_cli()):
-            forkserver.shared().start()
     except Exception:  # a cold emulator still works: each backend loads on its first request
         log.exception("emulator warm-up failed")
 

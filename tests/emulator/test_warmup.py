@@ -7,7 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from batchmagic.emulator.warmup import _OfferingsOnDemand
+from batchmagic.emulator.motoload import _OfferingsOnDemand
 from tests.helpers import client
 
 
