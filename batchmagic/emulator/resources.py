@@ -20,8 +20,9 @@ from batchmagic.emulator.validation import (
     queue_status,
 )
 
-# AWS takes seconds to provision; clients must still see CREATING before VALID.
-PROVISIONING_DELAY_S = 0.3
+# AWS takes seconds to provision; clients must still see CREATING before VALID (a Describe
+# right after the Create does), but a first notebook cell should not wait for the show.
+PROVISIONING_DELAY_S = 0.1
 ALREADY_EXISTS = "Error executing request, Exception : Object already exists"
 
 def _service_role_problem(service_role: str | None) -> tuple[str, str]:

@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
+
 from tests.helpers import aws_cli, client, single_definition, unique, wait_for
 
 BATCH_AUTH = ("AWS4-HMAC-SHA256 Credential=test/20240101/eu-west-1/batch/aws4_request, "
@@ -52,7 +54,12 @@ def test_any_region_and_credentials(emulator_url: str) -> None:
     assert "jobQueues" in other.describe_job_queues()
 
 
-def test_environment_and_queue_go_from_creating_to_valid(batch: Any) -> None:
+def test_environment_and_queue_go_from_creating_to_valid(batch: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchmagic.emulator import resources
+
+    # Long enough to see CREATING on a busy machine (the usual delay is a tenth of a second).
+    monkeypatch.setattr(resources, "PROVISIONING_DELAY_S", 1.0)
     ce = unique("ce")
     created = batch.create_compute_environment(
         computeEnvironmentName=ce, type="MANAGED",
