@@ -13,12 +13,33 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+from botocore.loaders import Loader, create_loader
 
 from batchmagic.aws.errors import aws_errors
 
 # The emulator accepts any credentials; these fixed ones keep a user's real keys off the wire
 # when the target is the local emulator.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "batchmagic", "aws_secret_access_key": "batchmagic"}
+
+
+# Service models and endpoint rules, read once per process: every session made here shares one
+# botocore loader per data path, so the clients of a new session cost milliseconds, not a tenth
+# of a second each (the loader only reads files; nothing changes what it returns).
+_loaders: dict[str, Loader] = {}
+_loaders_lock = threading.Lock()
+
+
+def _share_loader(session: boto3.Session) -> None:
+    try:
+        data_path = str(session._session.get_config_variable("data_path") or "")
+    except BotoCoreError:  # e.g. a profile that does not exist: the first call says so
+        return
+    with _loaders_lock:
+        if data_path not in _loaders:
+            _loaders[data_path] = create_loader(data_path or None)
+        loader = _loaders[data_path]
+    session._session.register_component("data_loader", loader)
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,7 @@ class AwsClients:
             region_name=target.region,
             **credentials,
         )
+        _share_loader(self.session)
         # Every call retries itself: throttling, 5xx and broken connections, with client-side
         # rate limiting (adaptive mode). What still fails after 8 attempts reaches aws/errors.py.
         self._config = Config(
@@ -140,6 +162,15 @@ class AwsClients:
                 endpoint_url=self.target.endpoint_url,
                 config=self._config.merge(config) if config else self._config,
             )
+
+
+def load_models(services: tuple[str, ...] = ("sts", "logs", "s3", "iam", "ec2", "batch"),
+                ) -> None:
+    """Read what clients of ``services`` need (models, endpoint rules) into the shared loader,
+    before the endpoint is known: the clients made afterwards are made at once."""
+    clients = AwsClients(AwsTarget(endpoint_url="http://127.0.0.1:9", emulator=True))
+    for service in services:
+        clients.client(service)
 
 
 def partition_of(arn: str) -> str:

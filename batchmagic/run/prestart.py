@@ -39,12 +39,18 @@ def prestart_local(settings: Settings) -> threading.Thread | None:
 
 def _prepare_local(settings: Settings) -> None:
     try:
-        from batchmagic.aws.clients import AwsClients
-        from batchmagic.run.target import resolve_target
+        from batchmagic.aws.clients import AwsClients, load_models
+        from batchmagic.run.target import local_target, resolve_target
 
+        # While the emulator process starts, this process reads the service models its
+        # clients need (a tenth of a second or more each), so setup's clients are made at once.
+        models = threading.Thread(target=load_models, name="batchmagic-local-models",
+                                  daemon=True)
+        models.start()
+        local_target()  # started, or found running
+        models.join()
         target, _ = resolve_target(settings)
         clients = AwsClients.shared(target)
-        # Each client loads its service model once (a tenth of a second or more).
         for name in ("batch", "s3", "logs", "logs_streaming"):
             getattr(clients, name)
     except Exception:  # the first cell repeats this and reports what went wrong
