@@ -28,6 +28,9 @@ EMULATOR_CREDENTIALS = {"aws_access_key_id": "batchmagic", "aws_secret_access_ke
 # of a second each (the loader only reads files; nothing changes what it returns).
 _loaders: dict[str, Loader] = {}
 _loaders_lock = threading.Lock()
+# Held while clients are made (``load_models`` included): a client wanted while the models are
+# being read waits for them instead of reading them a second time.
+_making_clients = threading.Lock()
 
 
 def _share_loader(session: boto3.Session) -> None:
@@ -156,12 +159,15 @@ class AwsClients:
 
     def client(self, service: str, config: Config | None = None) -> Any:
         # boto3.Session.client is not thread-safe; clients themselves are.
-        with self._lock:
-            return self.session.client(
-                service,
-                endpoint_url=self.target.endpoint_url,
-                config=self._config.merge(config) if config else self._config,
-            )
+        with _making_clients, self._lock:
+            return self._make_client(service, config)
+
+    def _make_client(self, service: str, config: Config | None = None) -> Any:
+        return self.session.client(
+            service,
+            endpoint_url=self.target.endpoint_url,
+            config=self._config.merge(config) if config else self._config,
+        )
 
 
 def load_models(services: tuple[str, ...] = ("sts", "logs", "s3", "iam", "ec2", "batch"),
@@ -169,8 +175,9 @@ def load_models(services: tuple[str, ...] = ("sts", "logs", "s3", "iam", "ec2", 
     """Read what clients of ``services`` need (models, endpoint rules) into the shared loader,
     before the endpoint is known: the clients made afterwards are made at once."""
     clients = AwsClients(AwsTarget(endpoint_url="http://127.0.0.1:9", emulator=True))
-    for service in services:
-        clients.client(service)
+    with _making_clients:
+        for service in services:
+            clients._make_client(service)
 
 
 def partition_of(arn: str) -> str:
