@@ -30,6 +30,9 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from batchmagic.notebook.early import start_local_emulator
+
+    start_local_emulator(ipython)  # without AWS settings: while the magics are imported
     from batchmagic.notebook.magics import register
 
     register(ipython)

@@ -24,6 +24,8 @@ _FALSE = {"0", "false", "no", "off"}
 _FIELD_TYPES = typing.get_type_hints(Settings)
 
 LAYER_NAMES = ("cell", "session", "environment", "config", "setup file")
+# Settings that point at AWS: when no layer sets any of them, cells run on the local emulator.
+AWS_MARKERS = ("bucket", "queue", "compute_environment", "endpoint_url")
 
 
 def _base_type(name: str) -> type:
@@ -101,3 +103,12 @@ class ConfigLayers:
         for name in SETTING_NAMES:
             sources.setdefault(name, "built-in")
         return Settings().with_values(**values), sources
+
+
+def local_when_unset(settings: Settings, sources: dict[str, str],
+                     ) -> tuple[Settings, dict[str, str]]:
+    """``settings`` with ``local`` on when no layer sets any AWS setting (``AWS_MARKERS``)."""
+    if not settings.local and all(sources[m] == "built-in" for m in AWS_MARKERS):
+        settings = settings.with_values(local=True)
+        sources["local"] = "default (no AWS settings configured)"
+    return settings, sources

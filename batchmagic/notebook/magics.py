@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitType, Unicode
 
-from batchmagic.config import ConfigLayers
+from batchmagic.config import ConfigLayers, local_when_unset
 from batchmagic.errors import BatchMagicError
 from batchmagic.jobdef.layout import CONTAINERS, MAIN
 from batchmagic.ledger import Ledger
@@ -43,9 +43,6 @@ from batchmagic.run.submit import complete_settings, launch
 from batchmagic.run.target import resolve_region, resolve_target, say_image_note
 from batchmagic.run.timeline import PhaseClock, Timeline
 from batchmagic.settings import SETTING_NAMES, Settings, setting_help
-
-# Settings whose presence means "the user configured AWS"; without any, runs go to the emulator.
-AWS_MARKERS = ("bucket", "queue", "compute_environment", "endpoint_url")
 
 
 def _setting(kind: type[TraitType[Any, Any]], name: str) -> Any:
@@ -131,11 +128,7 @@ class AwsBatchMagics(Magics):
     # --- settings -------------------------------------------------------------------------
     def effective_settings(self, cell: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
         self.layers.config = {name: getattr(self, name) for name in SETTING_NAMES}
-        settings, sources = self.layers.resolve(cell)
-        if not settings.local and all(sources[m] == "built-in" for m in AWS_MARKERS):
-            settings = settings.with_values(local=True)
-            sources["local"] = "default (no AWS settings configured)"
-        return settings, sources
+        return local_when_unset(*self.layers.resolve(cell))
 
     def _bind(self, values: dict[str, Any]) -> None:
         self.namespace.update(values)

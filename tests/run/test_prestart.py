@@ -14,20 +14,23 @@ import pytest
 # A fresh kernel: load the extension, wait for the background preparation (never run a cell),
 # report what is ready.
 KERNEL = """
-import json, threading
+import json, os, threading
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 config = Config()
 config.HistoryManager.enabled = False
+if os.environ.get("TEST_CONFIG_QUEUE"):  # an AWS setting in the IPython configuration
+    config.AwsBatchMagics.queue = os.environ["TEST_CONFIG_QUEUE"]
 shell = InteractiveShell.instance(config=config)
 shell.run_line_magic("load_ext", "batchmagic")
 started = [t for t in threading.enumerate() if t.name == "batchmagic-local-prestart"]
-for thread in started:
+early = [t for t in threading.enumerate() if t.name == "batchmagic-local-start"]
+for thread in started + early:
     thread.join(120)
 from batchmagic.emulator.daemon import read_state, health
 from batchmagic.run import target
 state = read_state() or {}
-print(json.dumps({"threads": len(started), "url": state.get("url"),
+print(json.dumps({"threads": len(started), "early": len(early), "url": state.get("url"),
                   "healthy": bool(state and health(state["url"])),
                   "set_up": sorted(target._local_settings)}))
 """
@@ -57,6 +60,9 @@ def stop_emulator(tmp_path: Path) -> None:
                    capture_output=True)
 
 
+NOTHING = {"threads": 0, "early": 0, "url": None, "healthy": False, "set_up": []}
+
+
 @pytest.fixture()
 def user(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
@@ -66,20 +72,26 @@ def user(tmp_path: Path) -> Iterator[Path]:
 def test_without_aws_settings_the_emulator_starts_and_is_set_up_at_load(user: Path) -> None:
     ready = fresh_kernel(user)
     assert ready["threads"] == 1
+    assert ready["early"] == 1  # its process started before the magics were imported
     assert ready["healthy"] is True
     assert ready["set_up"] == [ready["url"]]  # the first cell will not set it up again
 
 
 def test_with_aws_settings_nothing_starts(user: Path) -> None:
     ready = fresh_kernel(user, BATCHMAGIC_BUCKET="my-bucket")
-    assert ready == {"threads": 0, "url": None, "healthy": False, "set_up": []}
+    assert ready == NOTHING
+
+
+def test_with_aws_settings_in_the_ipython_configuration_nothing_starts(user: Path) -> None:
+    ready = fresh_kernel(user, TEST_CONFIG_QUEUE="my-queue")
+    assert ready == NOTHING
 
 
 def test_the_prestart_can_be_switched_off(user: Path) -> None:
     ready = fresh_kernel(user, BATCHMAGIC_EMULATOR_PRESTART="0")
-    assert ready == {"threads": 0, "url": None, "healthy": False, "set_up": []}
+    assert ready == NOTHING
 
 
 def test_invalid_settings_do_not_break_loading(user: Path) -> None:
     ready = fresh_kernel(user, BATCHMAGIC_CPU="lots")
-    assert ready == {"threads": 0, "url": None, "healthy": False, "set_up": []}
+    assert ready == NOTHING
