@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError
 from botocore.loaders import Loader, create_loader
 
 from batchmagic.aws.errors import aws_errors
+from batchmagic.aws.timestamps import use_fast_timestamps
 
 # The emulator accepts any credentials; these fixed ones keep a user's real keys off the wire
 # when the target is the local emulator.
@@ -84,6 +85,7 @@ class AwsClients:
             **credentials,
         )
         _share_loader(self.session)
+        use_fast_timestamps(self.session)  # same datetimes, a fraction of the CPU
         # Every call retries itself: throttling, 5xx and broken connections, with client-side
         # rate limiting (adaptive mode). What still fails after 8 attempts reaches aws/errors.py.
         self._config = Config(

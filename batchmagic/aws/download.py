@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchmagic.aws import smallobjects
 from batchmagic.aws.clients import AwsClients
-from batchmagic.aws.destinations import map_outputs
+from batchmagic.aws.destinations import S3Object, map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
 from batchmagic.aws.freed import release_freed_memory
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
@@ -74,9 +75,8 @@ def download_outputs(
         with _manager(clients) as manager:
             for name, obj in internal.items():
                 buffers[name] = io.BytesIO()
-                pending.append((obj.key, manager.download(location.bucket, obj.key,
-                                                          buffers[name],
-                                                          subscribers=[_Listed(obj), counter])))
+                pending.append((obj.key, _fetch(clients, manager, location.bucket, obj,
+                                                buffers[name], counter)))
             for dest, obj in targets.items():
                 try:
                     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +86,8 @@ def download_outputs(
                     continue
                 temp = dest.parent / f".{dest.name[:200]}.{uuid.uuid4().hex[:12]}.part"
                 renames.append((obj.key, temp, dest))
-                pending.append((obj.key, manager.download(location.bucket, obj.key, str(temp),
-                                                          subscribers=[_Listed(obj), counter])))
+                pending.append((obj.key, _fetch(clients, manager, location.bucket, obj, temp,
+                                                counter)))
             failures = _failures(pending, stop)
         failed = dict(failures)
         result.stopped = stop is not None and stop.is_set()
@@ -116,6 +116,16 @@ def download_outputs(
     if result.bytes >= RELEASE_AFTER_BYTES:
         release_freed_memory()  # the transfer threads' freed chunks: none kept afterwards
     return result
+
+
+def _fetch(clients: AwsClients, manager: Any, bucket: str, obj: S3Object, sink: Path | io.BytesIO,
+           counter: ProgressSubscriber) -> Any:
+    """One object into a temp file or a buffer: in one GetObject when small, else through
+    s3transfer (ranged GETs in parallel, written by its I/O thread)."""
+    if smallobjects.is_small(obj.size):
+        return smallobjects.get_object(clients.s3, bucket, obj, sink, counter)
+    target = str(sink) if isinstance(sink, Path) else sink
+    return manager.download(bucket, obj.key, target, subscribers=[_Listed(obj), counter])
 
 
 def _reason(error: BaseException) -> str:

@@ -5,9 +5,10 @@ into the shared volume) and ``.../out/...`` (what the stage-out sidecar copies b
 ``.batchmagic/`` in either half belong to batchmagic itself (the cell, the bootstrap, pickled
 variables, the result) and never collide with the user's files.
 
-Transfers go through one s3transfer ``TransferManager`` per call: it runs many small requests in
-parallel and splits big files into concurrent multipart parts, which is what ``aws s3 cp
---recursive`` does too.
+Big files go through one s3transfer ``TransferManager`` per call: it splits them into concurrent
+multipart parts, which is what ``aws s3 cp --recursive`` does too. Small ones (up to 1 MiB) go
+in one request each on a long-lived pool of threads (``smallobjects.py``): the same requests,
+without s3transfer's per-file overhead and the ``100-continue`` round trip of its uploads.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from boto3.s3.transfer import TransferConfig
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
+from batchmagic.aws import smallobjects
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.destinations import S3Object
 from batchmagic.aws.errors import AWS_EXCEPTIONS, aws_errors, classify, describe, rephrased
@@ -137,14 +139,23 @@ def upload(
     total = sum(sizes) + sum(len(data) for data in blobs.values())
     subscriber = ProgressSubscriber("upload", total, len(files) + len(blobs), progress)
     pending: list[tuple[str, Any]] = []
+    bucket, s3 = location.bucket, clients.s3
     with _manager(clients) as manager:
-        for path, key in files:
-            future = manager.upload(str(path), location.bucket, location.in_prefix + key,
-                                    subscribers=[subscriber])
+        for (path, key), size in zip(files, sizes, strict=True):
+            if smallobjects.is_small(size):
+                future = smallobjects.put_file(s3, path, bucket, location.in_prefix + key,
+                                               subscriber)
+            else:
+                future = manager.upload(str(path), bucket, location.in_prefix + key,
+                                        subscribers=[subscriber])
             pending.append((str(path), future))
         for key, data in blobs.items():
-            future = manager.upload(io.BytesIO(data), location.bucket, location.in_prefix + key,
-                                    subscribers=[subscriber])
+            if smallobjects.is_small(len(data)):
+                future = smallobjects.put_bytes(s3, data, bucket, location.in_prefix + key,
+                                                subscriber)
+            else:
+                future = manager.upload(io.BytesIO(data), bucket, location.in_prefix + key,
+                                        subscribers=[subscriber])
             pending.append((key, future))
         failures = _failures(pending)
     if failures:
@@ -155,7 +166,20 @@ def upload(
 def _failures(pending: Sequence[tuple[str, Any]],
               stop: threading.Event | None = None) -> list[tuple[str, Exception]]:
     """Wait for every transfer; return ``(what, error)`` for each one that failed. When
-    ``stop`` is set meanwhile, every transfer not yet done is cancelled."""
+    ``stop`` is set meanwhile, every transfer not yet done is cancelled. Interrupted
+    (Ctrl-C), every transfer not yet done is cancelled and the ones under way are waited
+    for, so that nothing is written after the caller cleans up."""
+    try:
+        return _wait(pending, stop)
+    except BaseException:
+        for _, future in pending:
+            future.cancel()
+        smallobjects.wait_quietly([future for _, future in pending])
+        raise
+
+
+def _wait(pending: Sequence[tuple[str, Any]],
+          stop: threading.Event | None) -> list[tuple[str, Exception]]:
     if stop is not None:
         while not all(future.done() for _, future in pending):
             if stop.wait(0.05):
