@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchmagic.aws import smallobjects
+from batchmagic.aws import bigobjects, smallobjects
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.destinations import S3Object, map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
@@ -120,12 +120,13 @@ def download_outputs(
 
 def _fetch(clients: AwsClients, manager: Any, bucket: str, obj: S3Object, sink: Path | io.BytesIO,
            counter: ProgressSubscriber) -> Any:
-    """One object into a temp file or a buffer: in one GetObject when small, else through
-    s3transfer (ranged GETs in parallel, written by its I/O thread)."""
+    """One object into a temp file or a buffer: in one GetObject when small, in ranged GETs
+    written in place when big (``bigobjects``); a big buffer through s3transfer."""
     if smallobjects.is_small(obj.size):
         return smallobjects.get_object(clients.s3, bucket, obj, sink, counter)
-    target = str(sink) if isinstance(sink, Path) else sink
-    return manager.download(bucket, obj.key, target, subscribers=[_Listed(obj), counter])
+    if isinstance(sink, Path):
+        return bigobjects.download(clients.s3, bucket, obj, str(sink), counter)
+    return manager.download(bucket, obj.key, sink, subscribers=[_Listed(obj), counter])
 
 
 def _reason(error: BaseException) -> str:

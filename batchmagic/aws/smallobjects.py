@@ -57,7 +57,11 @@ def transfer_pool() -> ThreadPoolExecutor:
 def wait_quietly(futures: list[Any]) -> None:
     """Wait until the pool's transfers among ``futures`` have ended (cancelled or not);
     s3transfer's own futures are left to their manager, which waits for them on exit."""
-    wait([future for future in futures if isinstance(future, Future)])
+    for future in futures:
+        if isinstance(future, Future):
+            wait([future])
+        elif hasattr(future, "parts"):  # bigobjects.ObjectDownload
+            wait(future.parts)
 
 
 def is_small(size: int) -> bool:
