@@ -61,6 +61,18 @@ def test_ipython_config_wins_over_the_setup_file_and_loses_to_the_environment(
     assert magics.effective_settings({})[0].memory == 5120
 
 
+def test_the_cell_wins_over_the_session(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    ip.run_line_magic("aws_batch_config", "--memory 4096 --image from-session:1")
+    settings, sources = magics.effective_settings({"memory": 2048})
+    assert (settings.memory, sources["memory"]) == (2048, "cell")
+    assert (settings.image, sources["image"]) == ("from-session:1", "session")
+    capsys.readouterr()
+    ip.run_cell_magic("aws_batch", "--local --dry-run --image from-cell:2", "pass")
+    out = capsys.readouterr().out
+    assert "from-cell:2" in out and "from-session:1" not in out
+
+
 def test_profile_region_comes_from_the_aws_config(ip: Any, capsys: pytest.CaptureFixture[str],
                                                   local_clients: AwsClients) -> None:
     aws = Path.home() / ".aws"
