@@ -26,11 +26,11 @@ from tests.helpers import container, make_queue, unique
 
 PY = sys.executable
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
-# "early" is printed a while after the container starts (after the catch-up read of a new
-# stream), then the job keeps running for seconds: a line delivered only by the final drain
-# arrives after the job stopped.
-MAIN = ("import time\ntime.sleep(1)\nprint('early', flush=True)\ntime.sleep(4)\n"
-        "print('late', flush=True)\n")
+# A new stream's first lines come from a catch-up read (GetLogEvents) when it appears, live tail
+# or not; "middle" is printed seconds after that, and seconds before the job stops: only the
+# polls can bring it while the job runs (the final drain brings it after the job stopped).
+MAIN = ("import time\ntime.sleep(1)\nprint('early', flush=True)\ntime.sleep(3)\n"
+        "print('middle', flush=True)\ntime.sleep(3)\nprint('late', flush=True)\n")
 
 
 @pytest.fixture(params=["AccessDeniedException", "LimitExceededException"])
@@ -73,8 +73,8 @@ def test_refused_live_tail_falls_back_to_polling_while_the_job_runs(
     refused = watcher.live.failed
     assert isinstance(refused, ClientError), refused
     assert refused.response["Error"]["Code"] == code
-    assert lines == ["early", "late"]  # once each, in order
+    assert lines == ["early", "middle", "late"]  # once each, in order
     assert final.stopped_at is not None
-    # Live: "early" came through the polls seconds before the job stopped, not at the drain.
+    # Live: "middle" came through the polls seconds before the job stopped, not at the drain.
     stopped = final.stopped_at.timestamp()
-    assert arrived["early"] < stopped - 1, (arrived, stopped)
+    assert arrived["middle"] < stopped - 1, (arrived, stopped)
