@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from batchmagic.aws.destinations import S3Object, map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
 from batchmagic.aws.freed import release_freed_memory
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
-from batchmagic.aws.staging import RunLocation, _failed, _failures, _Listed, _manager, list_objects
+from batchmagic.aws.staging import RunLocation, _failed, _failures, list_objects
 
 
 @dataclass
@@ -69,26 +70,29 @@ def download_outputs(
                                  progress)
     result = DownloadResult(skipped=skipped)
     pending: list[tuple[str, Any]] = []
-    buffers: dict[str, io.BytesIO] = {}
+    buffers: dict[str, io.BytesIO | Path] = {}
     renames: list[tuple[str, Path, Path]] = []
+    # A big internal file (pickled --pull values) goes through a temp file, read back once in
+    # the caller's thread: no transfer thread ever holds it.
+    scratch = tempfile.TemporaryDirectory(prefix="batchmagic-",
+                                          dir=root if root.is_dir() else None)
     try:
-        with _manager(clients) as manager:
-            for name, obj in internal.items():
-                buffers[name] = io.BytesIO()
-                pending.append((obj.key, _fetch(clients, manager, location.bucket, obj,
-                                                buffers[name], counter)))
-            for dest, obj in targets.items():
-                try:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    result.skipped.append((obj.key, f"cannot create {dest.parent}: "
-                                                     f"{exc.strerror or exc}"))
-                    continue
-                temp = dest.parent / f".{dest.name[:200]}.{uuid.uuid4().hex[:12]}.part"
-                renames.append((obj.key, temp, dest))
-                pending.append((obj.key, _fetch(clients, manager, location.bucket, obj, temp,
-                                                counter)))
-            failures = _failures(pending, stop)
+        for name, obj in internal.items():
+            buffers[name] = (io.BytesIO() if smallobjects.is_small(obj.size)
+                             else Path(scratch.name) / uuid.uuid4().hex)
+            pending.append((obj.key, _fetch(clients, location.bucket, obj, buffers[name],
+                                            counter)))
+        for dest, obj in targets.items():
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                result.skipped.append((obj.key, f"cannot create {dest.parent}: "
+                                                 f"{exc.strerror or exc}"))
+                continue
+            temp = dest.parent / f".{dest.name[:200]}.{uuid.uuid4().hex[:12]}.part"
+            renames.append((obj.key, temp, dest))
+            pending.append((obj.key, _fetch(clients, location.bucket, obj, temp, counter)))
+        failures = _failures(pending, stop)
         failed = dict(failures)
         result.stopped = stop is not None and stop.is_set()
         for key, temp, dest in renames:
@@ -102,15 +106,19 @@ def download_outputs(
                 result.skipped.append((key, f"cannot write {dest}: {exc.strerror or exc}"))
                 continue
             result.files.append(dest)
+        essential = [(key, error) for key, error in failures
+                     if key in {obj.key for obj in internal.values()}]
+        if essential and not result.stopped:
+            raise _failed("download", essential, location.out_uri,
+                          "GetObject") from essential[0][1]
+        if not result.stopped:
+            result.internal = {name: buf.getvalue() if isinstance(buf, io.BytesIO)
+                               else buf.read_bytes() for name, buf in buffers.items()}
     finally:
         for _, temp, _ in renames:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
-    essential = [(key, error) for key, error in failures
-                 if key in {obj.key for obj in internal.values()}]
-    if essential and not result.stopped:
-        raise _failed("download", essential, location.out_uri, "GetObject") from essential[0][1]
-    result.internal = {name: buf.getvalue() for name, buf in buffers.items()}
+        scratch.cleanup()
     result.files.sort()
     result.bytes = sum(obj.size for obj in wanted)
     if result.bytes >= RELEASE_AFTER_BYTES:
@@ -118,15 +126,14 @@ def download_outputs(
     return result
 
 
-def _fetch(clients: AwsClients, manager: Any, bucket: str, obj: S3Object, sink: Path | io.BytesIO,
+def _fetch(clients: AwsClients, bucket: str, obj: S3Object, sink: Path | io.BytesIO,
            counter: ProgressSubscriber) -> Any:
     """One object into a temp file or a buffer: in one GetObject when small, in ranged GETs
-    written in place when big (``bigobjects``); a big buffer through s3transfer."""
+    written in place when big (``bigobjects``)."""
     if smallobjects.is_small(obj.size):
         return smallobjects.get_object(clients.s3, bucket, obj, sink, counter)
-    if isinstance(sink, Path):
-        return bigobjects.download(clients.s3, bucket, obj, str(sink), counter)
-    return manager.download(bucket, obj.key, sink, subscribers=[_Listed(obj), counter])
+    assert isinstance(sink, Path), "a big object goes to a file"
+    return bigobjects.download(clients.s3, bucket, obj, str(sink), counter)
 
 
 def _reason(error: BaseException) -> str:

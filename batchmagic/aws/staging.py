@@ -24,7 +24,6 @@ from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from s3transfer.manager import TransferManager
-from s3transfer.subscribers import BaseSubscriber
 
 from batchmagic.aws import smallobjects
 from batchmagic.aws.clients import AwsClients
@@ -35,23 +34,16 @@ from batchmagic.errors import ConfigurationError, StagingError
 
 MiB = 1024 * 1024
 
-# Measured against the emulator with 64 x 4 MiB and 2000 x 4 KiB files at 4-32 parallel
-# requests: 16 was best or level for both (at 32, big files got slower), and it stays within
-# AwsClients' default connection pool (32). Many small files are bound by request latency, so
-# concurrency matters most there. Files up to 16 MiB go in one PUT/GET;
-# bigger ones are split into 16 MiB parts (a 1 TiB file stays under the 10,000-part limit at
-# 100 MiB parts, which s3transfer raises the part size to by itself when needed).
-# Memory: a download's body is read io_chunksize at a time and queued for the one thread that
-# writes files; max_io_queue bounds that queue (boto3's default of 100 chunks let a download
-# grow the kernel by 100 MiB and more whenever the disk is slower than the network), so a
-# download of any size holds about (queue + concurrency) x io_chunksize: 8 MiB at 256 KiB
-# (s3transfer's default chunk; 1 MiB chunks were no faster against the emulator).
+# Uploads of files over smallobjects.SMALL_OBJECT (downloads: bigobjects.py). Measured against
+# the emulator with 64 x 4 MiB files at 4-32 parallel requests: 16 was best or level (at 32,
+# big files got slower), and it stays within AwsClients' default connection pool (32) next to
+# the 16 threads of the small-object pool. Files up to 16 MiB go in one PUT; bigger ones are
+# split into 16 MiB parts (a 1 TiB file stays under the 10,000-part limit at 100 MiB parts,
+# which s3transfer raises the part size to by itself when needed).
 TRANSFER_CONFIG = TransferConfig(
     max_concurrency=16,
     multipart_threshold=16 * MiB,
     multipart_chunksize=16 * MiB,
-    io_chunksize=256 * 1024,
-    max_io_queue=16,
     use_threads=True,
 )
 
@@ -99,20 +91,6 @@ class RunLocation:
 
 # ---------------------------------------------------------------------------------------------
 # Transfers
-
-
-class _Listed(BaseSubscriber):  # type: ignore[misc]
-    """Give s3transfer a download's size and ETag from the listing: without both it makes one
-    HeadObject per file first (it checks the ETag so a multipart download cannot mix versions),
-    which doubles the requests, and the time, of many small files."""
-
-    def __init__(self, obj: S3Object) -> None:
-        self._obj = obj
-
-    def on_queued(self, future: Any, **kwargs: Any) -> None:
-        future.meta.provide_transfer_size(self._obj.size)
-        if self._obj.etag:
-            future.meta.provide_object_etag(self._obj.etag)
 
 
 def _manager(clients: AwsClients) -> TransferManager:

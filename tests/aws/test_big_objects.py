@@ -87,3 +87,17 @@ def test_a_stopped_big_download_leaves_no_partial_file(
                               progress=stop_at_the_first_bytes)
     assert result.stopped and result.files == []
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
+
+
+def test_a_big_internal_file_comes_back_in_memory_and_leaves_nothing(
+        clients: AwsClients, location: RunLocation, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bigobjects, "PART", 1 * MiB)
+    pickled = os.urandom(2 * MiB + 5)  # pulled variables bigger than a small object
+    _put(clients, location, ".batchmagic/pull.pkl", pickled)
+    _put(clients, location, "note.txt", b"hi")
+    gets = _record_gets(clients)
+    result = download_outputs(clients, location, tmp_path)
+    assert result.internal == {".batchmagic/pull.pkl": pickled}
+    assert [p.name for p in tmp_path.iterdir()] == ["note.txt"]  # no scratch left behind
+    assert len([get for get in gets if get["Key"].endswith("pull.pkl")]) == 3  # in parts
