@@ -14,10 +14,15 @@
   Within ``models_read_once()`` one loader, moto's own, answers all of them: the same models
   and region lists, each file parsed once. ``import_ec2_models()`` imports moto's EC2 within
   it, with the offerings deferred.
+- **Service names listed once.** For the first error of each service, moto finds the botocore
+  service of the exception's package by making a new boto3 session and listing every service
+  botocore knows (hundreds of directories, about 15 ms each time). ``list_service_names_once()``
+  lists them once for all packages: the same answers.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Iterator
@@ -135,3 +140,28 @@ def import_ec2_models() -> None:
     defer_instance_type_offerings()
     with models_read_once():
         import moto.ec2.models  # noqa: F401
+
+
+@functools.cache
+def _service_names() -> dict[str, str]:
+    from boto3.session import Session
+
+    # As moto builds it: botocore's service names by moto's package names (hyphens dropped).
+    return {name.replace("-", ""): name for name in Session().get_available_services()}
+
+
+def _service_name_from_moto_package_name(moto_package_name: str) -> str:
+    return _service_names().get(moto_package_name, moto_package_name)
+
+
+def list_service_names_once() -> None:
+    """moto's package name -> botocore service name, from one listing of botocore's services."""
+    import moto.core.utils as utils
+
+    if utils.service_name_from_moto_package_name is not _service_name_from_moto_package_name:
+        moto_lookup.append(utils.service_name_from_moto_package_name)
+        replacement: Any = _service_name_from_moto_package_name
+        utils.service_name_from_moto_package_name = replacement
+
+
+moto_lookup: list[Any] = []  # moto's own lookup, replaced (for the tests' comparison)

@@ -83,6 +83,7 @@ def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
 
     s3files.install()  # big objects stay on disk, streamed in and out
     motoload.defer_instance_type_offerings()  # before anything imports moto's EC2
+    motoload.list_service_names_once()
     iampolicies.defer_aws_managed_policies()  # before the first IAM backend is made
 
     class QuietHandler(KeepAliveHandler, MotoRequestHandler):

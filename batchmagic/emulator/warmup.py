@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import logging
 import sys
@@ -72,11 +71,11 @@ def warm_up(region: str = "us-east-1") -> None:
 
 
 def _libc() -> Any:
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(name)
+        # glibc's soname; ctypes.util.find_library("c") would run `ldconfig -p` to find it.
+        libc = ctypes.CDLL("libc.so.6")
         libc.mallopt  # noqa: B018 - glibc has it; other C libraries may not
         libc.malloc_trim  # noqa: B018
     except (OSError, AttributeError):

@@ -44,3 +44,18 @@ def test_describe_instance_type_offerings(emulator_url: str) -> None:
     expected = {o["Location"] for o in moto_file("availability-zone", "us-east-1")
                 if o["InstanceType"] == "m5.large"}
     assert zones == expected and zones
+
+
+def test_service_names_listed_once_are_moto_s() -> None:
+    from batchmagic.emulator.motoload import (
+        _service_name_from_moto_package_name,
+        list_service_names_once,
+        moto_lookup,
+    )
+
+    list_service_names_once()
+    moto_own = moto_lookup[0]
+    for package in ("iam", "s3", "logs", "ec2", "sts", "batch", "cognitoidp",
+                    "resourcegroupstaggingapi", "notaservice"):
+        assert _service_name_from_moto_package_name(package) == moto_own(package)
+    assert _service_name_from_moto_package_name("cognitoidp") == "cognito-idp"
