@@ -22,7 +22,7 @@ from batchmagic.emulator.validation import (
 
 # AWS takes seconds to provision; clients must still see CREATING before VALID (a Describe
 # right after the Create does), but a first notebook cell should not wait for the show.
-PROVISIONING_DELAY_S = 0.1
+PROVISIONING_DELAY_S = 0.05
 ALREADY_EXISTS = "Error executing request, Exception : Object already exists"
 
 def _service_role_problem(service_role: str | None) -> tuple[str, str]:

@@ -15,8 +15,8 @@ from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import AwsError
 
 # A first look soon after the change (a few more Describe calls in the first second on AWS);
-# the emulator settles within a tenth of a second.
-SETTLE_BACKOFF = Backoff(first=0.1, most=5.0, factor=1.6)
+# the emulator settles within 50 ms.
+SETTLE_BACKOFF = Backoff(first=0.06, most=5.0, factor=1.8)
 
 
 def call(operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
@@ -28,7 +28,7 @@ def call(operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
 
 def wait_until(what: str, probe: Callable[[], tuple[bool, str]], *, timeout: float,
                operation: str, hint: str = "") -> None:
-    """Poll ``probe`` (-> (done, current state)) until done; interval grows from 0.1 s to 5 s.
+    """Poll ``probe`` (-> (done, current state)) until done; interval grows from 0.06 s to 5 s.
 
     AWS Batch takes from seconds (emulator) to a few minutes (EC2) to settle a change.
     """

@@ -58,7 +58,7 @@ def test_environment_and_queue_go_from_creating_to_valid(batch: Any,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from batchmagic.emulator import resources
 
-    # Long enough to see CREATING on a busy machine (the usual delay is a tenth of a second).
+    # Long enough to see CREATING on a busy machine (the usual delay is 50 ms).
     monkeypatch.setattr(resources, "PROVISIONING_DELAY_S", 1.0)
     ce = unique("ce")
     created = batch.create_compute_environment(
