@@ -14,6 +14,11 @@
 3. kernel memory while downloading a 2 GB output with ``download.download_outputs``: peak growth
    and growth kept afterwards. Baseline: ``aws s3 cp`` of the same object (peak resident).
 
+``--before DIR`` (a checkout of an earlier version, e.g. ``git worktree add /tmp/old <commit>``)
+also runs that version's fresh kernels in the same run, alternating trial by trial with this
+one, for the first cell and the emulator at rest: before and after side by side under the same
+load.
+
 Everything runs in temporary directories (state, config, IPython dir); every emulator started
 here is stopped at the end. Exit status 1 when a target fails.
 """
@@ -84,10 +89,15 @@ print(json.dumps({"shell": t_shell - t0, "load": t_load - t_shell, "first": t_fi
 """
 
 
-def fresh_kernel(root: Path, warm: int) -> dict[str, Any]:
+def fresh_kernel(root: Path, warm: int, version: Path | None = None) -> dict[str, Any]:
+    """One fresh kernel's first cell (and ``warm`` more); ``version``: the checkout whose
+    batchmagic it imports (and whose emulator it starts), else this one."""
+    env = dict(os.environ)
+    if version is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(version), env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD_FIRST_CELL, str(warm)], cwd=root,
-                          capture_output=True, text=True, env=dict(os.environ))
+                          capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -97,24 +107,41 @@ def fresh_kernel(root: Path, warm: int) -> dict[str, Any]:
 
 def bench_first_cell(args: argparse.Namespace, rows: list[Row]) -> None:
     say(f"== first --local cell of a fresh kernel, fresh user ({args.trials} trials) ==")
-    cold, floor, warm = [], [], []
+    cold, floor, warm, before, before_warm = [], [], [], [], []
     for trial in range(args.trials):
+        if args.before:
+            with fresh_user(f"first-before-{trial}") as root:
+                old = fresh_kernel(root, args.warm, args.before)
+            say(f"  trial {trial + 1}, before: %load_ext {old['load']:.2f} s, "
+                f"first cell {old['first']:.2f} s  (load average {load_average()})")
+            before.append(old["load"] + old["first"])
+            before_warm += old["warm"]
         with fresh_user(f"first-{trial}") as root:
             first = fresh_kernel(root, args.warm)
             again = fresh_kernel(root, 0)  # a second kernel: the emulator is up and set up
         say(f"  trial {trial + 1}: shell {first['shell']:.2f} s, %load_ext {first['load']:.2f} s, "
             f"first cell {first['first']:.2f} s (whole process {first['process']:.2f} s); "
-            f"a second kernel's first cell {again['first']:.2f} s")
+            f"a second kernel's first cell {again['first']:.2f} s  "
+            f"(load average {load_average()})")
         cold.append(first["load"] + first["first"])
         floor.append(again["load"] + again["first"])
         warm += first["warm"]
     med, base = statistics.median(cold), statistics.median(floor)
     rows.append(Row("first cell, fresh kernel + fresh user (%load_ext + cell)", f"{med:.2f} s",
                     f"{base:.2f} s", f"{med / base:.1f}x", "<= 2 s", med <= 2.0))
+    if before:
+        old_med = statistics.median(before)
+        rows.append(Row("first cell, the same, before (--before)", f"{med:.2f} s",
+                        f"{old_med:.2f} s", f"{old_med / med:.2f}x faster", "(info)", None))
     if warm:
         wmed = statistics.median(warm)
-        rows.append(Row(f"warm cell, median of {len(warm)}", f"{wmed * 1000:.0f} ms", "-", "-",
+        old = f"{statistics.median(before_warm) * 1000:.0f} ms (before)" if before_warm else "-"
+        rows.append(Row(f"warm cell, median of {len(warm)}", f"{wmed * 1000:.0f} ms", old, "-",
                         "<= 0.5 s", wmed <= 0.5))
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +243,16 @@ def bench_emulator(args: argparse.Namespace, rows: list[Row]) -> None:
         finally:
             moto.terminate()
             moto.wait()
+    if args.before:
+        with fresh_user("emulator-before") as root:
+            fresh_kernel(root, 0, args.before)
+            state = read_state() or {}
+            rest = settle(lambda: sum(tree_rss(int(state["pid"]))), 2.0)
+            own, kids = tree_rss(int(state["pid"]))
+            say(f"  before (--before): at rest {mb(rest)} (process {mb(own)} + children "
+                f"{mb(kids)})")
+        rows.append(Row("emulator resident at rest, before (--before)", mb(ours["rest"]),
+                        f"{mb(rest)} (before)", "-", "(info)", None))
     gb = count * 128 / 1024
     rows.append(Row("emulator resident at rest (+ warm AWS CLI)",
                     f"{mb(ours['rest'])} ({mb(ours['own'])} + {mb(ours['children'])})",
@@ -314,6 +351,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm", type=int, default=10, help="warm cells per trial")
     parser.add_argument("--gb", type=float, default=1.0, help="GiB moved through the emulator")
     parser.add_argument("--download-gb", type=float, default=2.0, help="GiB of the download")
+    parser.add_argument("--before", type=Path, default=None, metavar="DIR",
+                        help="a checkout of an earlier version: its first cell and emulator at "
+                             "rest measured in the same run")
     return parser.parse_args(argv)
 
 
