@@ -78,10 +78,11 @@ class Dispatcher:
 def _moto_app() -> tuple[WsgiApp, type[KeepAliveHandler]]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 
-    from batchmagic.emulator import iampolicies, motoload, s3files
+    from batchmagic.emulator import iampolicies, motoload, s3files, serializing
     from batchmagic.emulator.routing import CachedDispatcherApplication
 
     s3files.install()  # big objects stay on disk, streamed in and out
+    serializing.install()  # timestamps in responses without dateutil
     motoload.defer_instance_type_offerings()  # before anything imports moto's EC2
     motoload.list_service_names_once()
     iampolicies.defer_aws_managed_policies()  # before the first IAM backend is made
