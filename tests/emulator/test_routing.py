@@ -44,3 +44,18 @@ def test_requests_do_not_list_moto_s_package_each_time(
         s3.put_object(Bucket=bucket, Key=f"k{number}", Body=b"x")
         assert s3.get_object(Bucket=bucket, Key=f"k{number}")["Body"].read() == b"x"
     assert calls == []
+
+
+def test_no_cors_headers_without_a_bucket_cors_configuration(emulator_url: str) -> None:
+    # S3 adds CORS headers only when the bucket's CORS configuration matches the request.
+    import urllib.request
+
+    s3 = client(emulator_url, "s3")
+    bucket = unique("nocors")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="public-read")
+    request = urllib.request.Request(f"{emulator_url}/{bucket}/k",
+                                     headers={"Origin": "https://example.com"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.read() == b"x"
+        assert response.headers.get("Access-Control-Allow-Origin") is None
