@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,3 +178,173 @@ def test_an_index_problem_in_a_requirements_file_names_its_line(tmp_path: Path) 
                        match=r"^requirements.txt:2 cowsay-no-such-pkg-x7q: no package named"):
         plan_packages("", PackageRequest(requirements_file="requirements.txt"), image=IMAGE,
                       cwd=tmp_path, pushed={}, pulled=(), input_keys=())
+
+
+# --- every refusal in full ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("request_", "files", "message"), [
+    (PackageRequest(requirements_file="missing.txt"), {},
+     "--requirements missing.txt: no such file (relative paths start at {cwd})"),
+    (PackageRequest(requirements_file="bad.txt"), {"bad.txt": b"\xff\xfe\x00"},
+     "--requirements bad.txt: cannot read it ('utf-8' codec can't decode byte 0xff in position "
+     "0: invalid start byte)"),
+    (PackageRequest(requirements_file="opts.txt"),
+     {"opts.txt": b"# pinned\n\nnumpy  # arrays\n--index-url x\n"},
+     "--requirements opts.txt, line 4: pip options (--index-url) are not supported; list one "
+     "requirement per line"),
+    (PackageRequest(pip=("cowsay==6.1", "cowsay==6.0")), {},
+     "conflicting requirements: cowsay==6.1 and cowsay==6.0 - no version satisfies both; "
+     "keep one"),
+    (PackageRequest(pip=("CowSay<6", "cowsay===6.1")), {},
+     "conflicting requirements: cowsay===6.1 and CowSay<6 - no version satisfies both; "
+     "keep one"),
+    (PackageRequest(pip=("cow say",)), {},
+     "--pip 'cow say': not a valid requirement (Expected semicolon (after name with no version "
+     "specifier) or end); write NAME or NAME==VERSION"),
+    (PackageRequest(requirements_file="r.txt"), {"r.txt": b"numpy\ncow say\n"},
+     "r.txt:2 'cow say': not a valid requirement (Expected semicolon (after name with no "
+     "version specifier) or end); write NAME or NAME==VERSION"),
+    (PackageRequest(pip=("pkg @ file:///x/y",)), {},
+     "--pip 'pkg @ file:///x/y': the job cannot reach a local path; use a package name or an "
+     "https:// URL"),
+    (PackageRequest(pip=("pkg @ https://user:s3cr3t@example.com/pkg.tar.gz",)), {},
+     "--pip: the URL of 'pkg' carries credentials, which would be stored in the job's files "
+     "and logs; serve the package from an index and pass that index with its token as a "
+     "secret: --secret PIP_INDEX_URL=ARN"),
+])
+def test_each_package_refusal_in_full(tmp_path: Path, request_: PackageRequest,
+                                      files: dict[str, bytes], message: str) -> None:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(ConfigurationError) as caught:
+        resolve("", request_, tmp_path)
+    assert str(caught.value) == message.format(cwd=tmp_path)
+
+
+def test_prereleases_and_wildcards_are_not_conflicts(tmp_path: Path) -> None:
+    assert resolve("", PackageRequest(pip=("cowsay==7.0rc1", "cowsay>=6")),
+                   tmp_path).requirements == ("cowsay==7.0rc1", "cowsay>=6")
+    assert resolve("", PackageRequest(pip=("cowsay==6.*", "cowsay<6.5")),
+                   tmp_path).requirements == ("cowsay==6.*", "cowsay<6.5")
+    assert resolve("", PackageRequest(pip=("cowsay @ https://example.com/c.whl",)),
+                   tmp_path).requirements == ("cowsay @ https://example.com/c.whl",)
+
+
+def test_a_requirements_file_and_pip_entries_keep_their_origin(tmp_path: Path) -> None:
+    (tmp_path / "req.txt").write_text("# comment\n\ncowsay==6.1  # pinned\n  numpy\n")
+    packages = resolve("", PackageRequest(pip=("rich",), requirements_file="req.txt",
+                                          deps="none"), tmp_path)
+    assert dict(packages.origins) == {"rich": "--pip", "cowsay==6.1": "req.txt:3",
+                                      "numpy": "req.txt:4"}
+
+
+def test_the_dry_run_lists_each_requirement_with_its_origin(tmp_path: Path) -> None:
+    import packaging
+
+    packages = resolve("import packaging\nimport surely_not_installed_here\n",
+                       PackageRequest(pip=("cowsay==6.1",), setup=("apt-get install -y x",)),
+                       tmp_path)
+    assert packages.describe().splitlines() == [
+        f"  {'cowsay==6.1':<32} --pip",
+        f"  {'packaging==' + packaging.__version__:<32} auto: import packaging",
+        "  --setup: apt-get install -y x",
+        "  warning: import 'surely_not_installed_here': no package in this kernel provides "
+        "it, so the job will not get it; add --pip surely_not_installed_here (or the name of "
+        "the package that provides it)",
+        f"  environment key {packages.key[:16]}… (cached as _envs/{packages.key}.tar.gz)",
+    ]
+    assert envs.JobPackages(requirements=(), setup=(), key="k").describe() == (
+        "  (none: the image's packages only)")
+
+
+def test_the_environment_key_is_stable_across_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Environments cached in buckets by earlier versions are found again only if the key of the
+    # same image, Python and packages stays the same.
+    monkeypatch.setattr(envs.sys, "version_info", (3, 11, 9, "final", 0))
+    key = envs.environment_key("python:3.11-slim", ["numpy==2.0.0", "cowsay==6.1"])
+    assert key == "f8789841e2f6c78937420815c50206cff40cb328f0844602222937aef2dab4af"
+    assert envs.environment_key("python:3.11-slim", ["cowsay==6.1", "numpy==2.0.0"]) == key
+    monkeypatch.setattr(envs.sys, "version_info", (3, 12, 1, "final", 0))
+    assert envs.environment_key("python:3.11-slim", ["numpy==2.0.0", "cowsay==6.1"]) != key
+
+
+def test_the_environment_spec_carries_the_python_and_the_push_manifest(tmp_path: Path) -> None:
+    packages, spec = plan_packages("", PackageRequest(), image=IMAGE, cwd=tmp_path,
+                                   pushed={"n": 1}, pulled=(), input_keys=())
+    assert spec is not None and packages.pickles
+    data = json.loads(spec)
+    assert data["python"] == "{}.{}".format(*sys.version_info[:2])
+    assert data["push_manifest"] == packages.push_manifest
+    assert data["push_manifest"]["python"] == "{}.{}.{}".format(*sys.version_info[:3])
+    assert data["requirements"] == [] and data["needs_same_python"] is True
+    assert json.loads(envs.environment_spec(packages, "abc"))["restore_sha256"] == "abc"
+
+
+@pytest.fixture()
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A site-packages directory on sys.path with distributions made for the test."""
+    from batchmagic.run.distmap import module_distributions
+
+    directory = tmp_path / "site"
+    directory.mkdir()
+    monkeypatch.syspath_prepend(str(directory))
+    module_distributions.cache_clear()
+    yield directory
+    monkeypatch.undo()
+    module_distributions.cache_clear()
+
+
+def _distribution(site: Path, name: str, version: str, *, record: list[str] = (),
+                  top_level: str | None = None, url: str | None = None) -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "RECORD").write_text("".join(f"{path},sha256=x,1\n" for path in record))
+    if top_level is not None:
+        (info / "top_level.txt").write_text(top_level)
+    if url is not None:
+        (info / "direct_url.json").write_text(json.dumps({"url": url, "dir_info": {}}))
+
+
+def test_modules_map_to_the_distribution_that_installed_them(site: Path,
+                                                             tmp_path: Path) -> None:
+    _distribution(site, "recpkg", "2.0", record=[
+        "recmod.py", "recpkg/__init__.py", "recext.cpython-311-x86_64-linux-gnu.so",
+        "recpkg-2.0.dist-info/METADATA", "recpkg-2.0.data/scripts/x", "../../bin/tool",
+        "bin/tool", "__pycache__/recmod.cpython-311.pyc", "not-a-module/x.py", "README.txt"])
+    _distribution(site, "declared", "1.5", top_level="declmod\n\ndeclpkg/sub\n",
+                  record=["ignored.py"])
+    source = ("import recmod, recpkg, recext\nimport declmod, declpkg\nimport ignored\n"
+              "import README\n")
+    packages = resolve(source, PackageRequest(), tmp_path)
+    assert packages.requirements == ("recpkg==2.0", "declared==1.5")
+    assert dict(packages.origins) == {"recpkg==2.0": "auto: import recmod",
+                                      "declared==1.5": "auto: import declmod"}
+    assert [w.split(":")[0] for w in packages.warnings] == ["import 'ignored'",
+                                                            "import 'README'"]
+
+
+def test_a_distribution_installed_from_a_local_path_is_a_warning(site: Path,
+                                                                 tmp_path: Path) -> None:
+    _distribution(site, "localpkg", "0.1", record=["localpkg/__init__.py"],
+                  url="file:///home/me/src/localpkg")
+    _distribution(site, "webpkg", "0.2", record=["webpkg.py"],
+                  url="https://example.com/webpkg-0.2.tar.gz")
+    packages = resolve("import localpkg\nimport webpkg\n", PackageRequest(), tmp_path)
+    assert packages.requirements == ("webpkg==0.2",)
+    assert packages.warnings == (
+        "import 'localpkg': localpkg is installed here from a local path, which the job cannot "
+        "reach; stage its source with --inputs or --pip a published version",)
+
+
+def test_the_module_map_can_be_built_ahead_in_a_background_thread(site: Path) -> None:
+    from batchmagic.run.distmap import module_distributions, warm_in_background
+
+    _distribution(site, "warmed", "1.0", record=["warmed.py"])
+    warm_in_background()
+    deadline = time.monotonic() + 60
+    while module_distributions.cache_info().currsize == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert module_distributions.cache_info().misses == 1  # built once, by the thread
+    assert module_distributions()["warmed"] == ["warmed"]
