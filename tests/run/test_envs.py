@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -227,12 +225,16 @@ def test_prereleases_and_wildcards_are_not_conflicts(tmp_path: Path) -> None:
                    tmp_path).requirements == ("cowsay==7.0rc1", "cowsay>=6")
     assert resolve("", PackageRequest(pip=("cowsay==6.*", "cowsay<6.5")),
                    tmp_path).requirements == ("cowsay==6.*", "cowsay<6.5")
+    assert resolve("", PackageRequest(pip=("cowsay==6.1", "numpy>=2")),
+                   tmp_path).requirements == ("cowsay==6.1", "numpy>=2")  # two packages
+    assert resolve("", PackageRequest(pip=("c @ http://example.com/c.whl",)),
+                   tmp_path).requirements == ("c @ http://example.com/c.whl",)
     assert resolve("", PackageRequest(pip=("cowsay @ https://example.com/c.whl",)),
                    tmp_path).requirements == ("cowsay @ https://example.com/c.whl",)
 
 
 def test_a_requirements_file_and_pip_entries_keep_their_origin(tmp_path: Path) -> None:
-    (tmp_path / "req.txt").write_text("# comment\n\ncowsay==6.1  # pinned\n  numpy\n")
+    (tmp_path / "req.txt").write_text("# comment\n\ncowsay==6.1  # pinned # twice\n  numpy\n")
     packages = resolve("", PackageRequest(pip=("rich",), requirements_file="req.txt",
                                           deps="none"), tmp_path)
     assert dict(packages.origins) == {"rich": "--pip", "cowsay==6.1": "req.txt:3",
@@ -281,70 +283,48 @@ def test_the_environment_spec_carries_the_python_and_the_push_manifest(tmp_path:
     assert json.loads(envs.environment_spec(packages, "abc"))["restore_sha256"] == "abc"
 
 
-@pytest.fixture()
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A site-packages directory on sys.path with distributions made for the test."""
-    from batchmagic.run.distmap import module_distributions
 
-    directory = tmp_path / "site"
-    directory.mkdir()
-    monkeypatch.syspath_prepend(str(directory))
-    module_distributions.cache_clear()
-    yield directory
-    monkeypatch.undo()
-    module_distributions.cache_clear()
+def test_relative_imports_are_the_cells_own_and_submodules_count_as_their_package(
+        tmp_path: Path) -> None:
+    import packaging
 
-
-def _distribution(site: Path, name: str, version: str, *, record: list[str] = (),
-                  top_level: str | None = None, url: str | None = None) -> None:
-    info = site / f"{name}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "RECORD").write_text("".join(f"{path},sha256=x,1\n" for path in record))
-    if top_level is not None:
-        (info / "top_level.txt").write_text(top_level)
-    if url is not None:
-        (info / "direct_url.json").write_text(json.dumps({"url": url, "dir_info": {}}))
-
-
-def test_modules_map_to_the_distribution_that_installed_them(site: Path,
-                                                             tmp_path: Path) -> None:
-    _distribution(site, "recpkg", "2.0", record=[
-        "recmod.py", "recpkg/__init__.py", "recext.cpython-311-x86_64-linux-gnu.so",
-        "recpkg-2.0.dist-info/METADATA", "recpkg-2.0.data/scripts/x", "../../bin/tool",
-        "bin/tool", "__pycache__/recmod.cpython-311.pyc", "not-a-module/x.py", "README.txt"])
-    _distribution(site, "declared", "1.5", top_level="declmod\n\ndeclpkg/sub\n",
-                  record=["ignored.py"])
-    source = ("import recmod, recpkg, recext\nimport declmod, declpkg\nimport ignored\n"
-              "import README\n")
+    source = "from .helpers import x\nfrom . import y\nfrom packaging.version import Version\n"
     packages = resolve(source, PackageRequest(), tmp_path)
-    assert packages.requirements == ("recpkg==2.0", "declared==1.5")
-    assert dict(packages.origins) == {"recpkg==2.0": "auto: import recmod",
-                                      "declared==1.5": "auto: import declmod"}
-    assert [w.split(":")[0] for w in packages.warnings] == ["import 'ignored'",
-                                                            "import 'README'"]
+    assert packages.requirements == (f"packaging=={packaging.__version__}",)
+    assert packages.warnings == ()
 
 
-def test_a_distribution_installed_from_a_local_path_is_a_warning(site: Path,
-                                                                 tmp_path: Path) -> None:
-    _distribution(site, "localpkg", "0.1", record=["localpkg/__init__.py"],
-                  url="file:///home/me/src/localpkg")
-    _distribution(site, "webpkg", "0.2", record=["webpkg.py"],
-                  url="https://example.com/webpkg-0.2.tar.gz")
-    packages = resolve("import localpkg\nimport webpkg\n", PackageRequest(), tmp_path)
-    assert packages.requirements == ("webpkg==0.2",)
-    assert packages.warnings == (
-        "import 'localpkg': localpkg is installed here from a local path, which the job cannot "
-        "reach; stage its source with --inputs or --pip a published version",)
+def test_pushed_containers_are_read_one_level_deep_up_to_100_items(tmp_path: Path) -> None:
+    from packaging.version import Version
+
+    def needs(value: object) -> bool:
+        packages = resolve("", PackageRequest(), tmp_path, pushed={"v": value})
+        return any(r.startswith("packaging==") for r in packages.requirements)
+
+    assert needs({"k": Version("1")}) and needs([Version("1")]) and needs((1, Version("1")))
+    assert needs([0] * 99 + [Version("1")])
+    assert not needs([0] * 100 + [Version("1")])
+    assert not needs({str(i): 0 for i in range(100)} | {"last": Version("1")})
 
 
-def test_the_module_map_can_be_built_ahead_in_a_background_thread(site: Path) -> None:
-    from batchmagic.run.distmap import module_distributions, warm_in_background
+def test_the_environment_follows_the_request(tmp_path: Path) -> None:
+    packages, spec = plan_packages("", PackageRequest(setup=("echo hi",), rebuild=True),
+                                   image=IMAGE, cwd=tmp_path, pushed={}, pulled=(),
+                                   input_keys=())
+    assert spec is not None and packages.rebuild  # --setup alone still needs a setup phase
+    assert packages.key == envs.environment_key(IMAGE, [])
+    assert json.loads(spec)["push_manifest"] is None
+    _, pulled_spec = plan_packages("", PackageRequest(), image=IMAGE, cwd=tmp_path,
+                                        pushed={}, pulled=("x",), input_keys=())
+    assert pulled_spec is not None and json.loads(pulled_spec)["push_manifest"] is None
 
-    _distribution(site, "warmed", "1.0", record=["warmed.py"])
-    warm_in_background()
-    deadline = time.monotonic() + 60
-    while module_distributions.cache_info().currsize == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert module_distributions.cache_info().misses == 1  # built once, by the thread
-    assert module_distributions()["warmed"] == ["warmed"]
+
+def test_an_image_of_another_python_is_refused_in_full(tmp_path: Path) -> None:
+    kernel = "{}.{}".format(*sys.version_info[:2])
+    with pytest.raises(ConfigurationError) as info:
+        envs.check_image_python("python:3.8-slim@sha256:0123abcd", True)
+    assert str(info.value) == (
+        f"--image python:3.8-slim@sha256:0123abcd runs Python 3.8 but this kernel runs Python "
+        f"{kernel}: pickled --push/--pull values need the same major.minor; use "
+        f"python:{kernel}-slim (the default image) or drop --push/--pull")
+    assert envs.image_python("python:3.12-slim@sha256:0123abcd") == "3.12"

@@ -67,6 +67,7 @@ def test_any_line_or_slice_reads_across_the_spill_file(tmp_path: Path) -> None:
 def test_tail_is_at_most_the_whole_log(tmp_path: Path) -> None:
     log = _spilled_log(tmp_path, 5)
     assert log.tail(2) == ["line 3", "line 4"]
+    assert log.tail(1) == ["line 4"]
     assert log.tail(9) == [f"line {i}" for i in range(5)]
     assert log.tail(0) == [] and log.tail(-1) == []
 
@@ -90,11 +91,11 @@ def test_memory_holds_at_least_two_lines(tmp_path: Path) -> None:
 
 def test_spill_files_go_under_the_state_dir(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATCHMAGIC_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("BATCHMAGIC_STATE_DIR", str(tmp_path / "new" / "state"))
     log = ContainerLog("stage-out", memory_lines=4)
     for i in range(6):
         log.add(str(i))
-    spilled = list((tmp_path / "logs").iterdir())
+    spilled = list((tmp_path / "new" / "state" / "logs").iterdir())
     assert len(spilled) == 1 and spilled[0].name.endswith("-stage-out.jsonl")
     assert spilled[0].read_text().splitlines() == ['"0"', '"1"']
 
@@ -108,6 +109,8 @@ def test_a_long_log_prints_as_its_size_and_last_lines(tmp_path: Path) -> None:
     assert repr(short) == "<21 lines of main: …['18', '19', '20']>"
     assert short == tuple(str(i) for i in range(21)) and short != [str(i) for i in range(20)]
     assert short != "0"
+    assert short != [str(i) for i in range(20)] + ["other"]  # same length, other lines
+    assert read_line("\r") == ("", True)
 
 
 def test_a_log_book_has_one_log_per_container_with_the_same_options(tmp_path: Path) -> None:
@@ -117,5 +120,15 @@ def test_a_log_book_has_one_log_per_container_with_the_same_options(tmp_path: Pa
     for i in range(6):
         book.container("stage-in").add(str(i))
     assert book.container("stage-in").spilled == 2
+    assert book.container("stage-in").name == "stage-in"
     extra = book.container("sidecar")
     assert extra is book.container("sidecar") and book.names()[-1] == "sidecar"
+
+
+def test_two_logs_of_the_same_container_spill_apart(tmp_path: Path) -> None:
+    first, second = (ContainerLog("main", memory_lines=4, spill_to=tmp_path) for _ in range(2))
+    for i in range(8):
+        first.add(f"first {i}")
+        second.add(f"second {i}")
+    assert list(first) == [f"first {i}" for i in range(8)]
+    assert list(second) == [f"second {i}" for i in range(8)]

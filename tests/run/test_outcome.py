@@ -100,3 +100,9 @@ def test_outcomes_say_whether_they_are_final_and_good() -> None:
     assert [o for o in Outcome if o.ok] == [Outcome.SUCCEEDED]
     assert str(Outcome.CELL_FAILED) == "cell failed"
     assert judge(_snapshot("SUCCEEDED"), OK, ended=True).outcome.ok
+
+
+def test_a_job_described_without_containers_never_ran_main() -> None:
+    bare = JobSnapshot.from_description({"jobId": "j-1", "jobName": "cell", "status": "FAILED",
+                                         "statusReason": "Task failed to start"})
+    assert str(judge(bare, CellResult(), ended=True)) == "failed (Task failed to start)"

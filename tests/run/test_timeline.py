@@ -105,6 +105,10 @@ def test_a_timeline_prints_as_a_table_of_durations() -> None:
         Phase("prepare", T0, 0.25),)
     assert timeline.as_dict() == {"prepare": 0.25, "stage-out": 12.5}
     assert hash(timeline) == hash(Timeline(list(timeline)))
+    with pytest.raises(KeyError) as missing:
+        timeline["download"]
+    assert missing.value.args == ("download",)
+    assert build_timeline({}, JobTimes(), end=T0) == Timeline()
     assert timeline != [Phase("prepare", T0, 0.25)]
 
 

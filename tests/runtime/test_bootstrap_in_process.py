@@ -394,3 +394,48 @@ def test_cpu_time_counts_the_processes_the_cell_waited_for() -> None:
     assert children.ru_utime + children.ru_stime > 0.02
     assert usage["cpu_seconds"] == pytest.approx(
         own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, abs=0.02)
+
+
+def test_without_pull_names_nothing_is_pulled(container: Container) -> None:
+    (container.workdir / ".batchmagic/cell.py").write_text("x = 1\n")
+    container.monkeypatch.delenv("BATCHMAGIC_PULL", raising=False)
+    assert bootstrap.main() == 0
+    result = json.loads((container.workdir / ".batchmagic/result.json").read_text())
+    assert result["missing_pull"] == [] and result["ok"] is True
+    assert not (container.workdir / ".batchmagic/pull.pkl").exists()
+
+
+def test_values_saved_around_an_unpicklable_one_keep_protocol_4(container: Container) -> None:
+    done = container.run("import threading\nlock = threading.Lock()\ngood = 1\n",
+                         pull="lock,good")
+    assert (container.workdir / ".batchmagic/pull.pkl").read_bytes()[:2] == b"\x80\x04"
+    assert done.pulled == {"good": 1}
+
+
+def test_pushed_values_that_need_other_versions_say_which(container: Container) -> None:
+    manifest = {"python": "3.11.0", "modules": {"nosuchmod_for_test": "1.0"}}
+    (container.workdir / ".batchmagic/env.json").write_text(json.dumps({
+        "key": "k", "requirements": [], "setup": [], "python": None,
+        "needs_same_python": False, "restore_sha256": None, "push_manifest": manifest}))
+    (container.workdir / ".batchmagic/push.pkl").write_bytes(
+        b"\x80\x04cnosuchmod_for_test\nThing\n.")
+    (container.workdir / ".batchmagic/cell.py").write_text("x = 1\n")
+    code = bootstrap.main()
+    result = json.loads((container.workdir / ".batchmagic/result.json").read_text())
+    assert code == 1
+    assert result["exception_type"].endswith("PickleMismatch")
+    assert result["exception_message"].startswith(
+        "the --push values cannot be unpickled in the job (ModuleNotFoundError: No module "
+        "named 'nosuchmod_for_test'); versions differ")
+    assert "nosuchmod_for_test" in result["exception_message"].split("\n", 1)[1]
+
+
+def test_results_that_cannot_be_saved_fail_the_run_and_still_say_so(
+        container: Container) -> None:
+    blocked = container.workdir / ".batchmagic/pull.pkl"
+    blocked.mkdir()
+    (blocked / "in-the-way").write_text("")
+    done = container.run("x = 1\n", pull="x")
+    assert done.code == 1
+    assert done.result["ok"] is False
+    assert done.result["exception_type"] in ("IsADirectoryError", "OSError")
