@@ -39,3 +39,27 @@ class Backoff:
                 return
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = self.after(interval)
+
+
+@dataclass(frozen=True)
+class AgePacing:
+    """Intervals that grow with the age of what is watched: the next ask comes ``fraction`` of
+    the time since ``since`` later, never sooner than ``first`` nor later than ``most``.
+
+    A job that ends within a second is seen within a tenth of a second, one that has run for a
+    minute within 15 s, and a change does not bring back the fast pace (a job changes several
+    times as it starts: a backoff that restarts at each change pays its burst each time). Over
+    T seconds this asks about ``log(T / first) / log(1 + fraction)`` times, whatever happened.
+    """
+
+    first: float
+    most: float
+    fraction: float = 0.5
+
+    def interval(self, age: float) -> float:
+        """How long to wait before the next ask, ``age`` seconds after the start."""
+        return min(self.most, max(self.first, age * self.fraction))
+
+
+Pacing = Backoff | AgePacing
+"""A polling loop's pace: by what changed (:class:`Backoff`) or by age (:class:`AgePacing`)."""

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from batchmagic.aws.backoff import Backoff
+from batchmagic.aws.backoff import AgePacing, Backoff, Pacing
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.describer import JobDescriber
 from batchmagic.aws.errors import aws_errors
@@ -189,7 +189,7 @@ class BatchJob:
         on_update: Callable[[JobSnapshot], None] | None = None,
         poll: float | None = None,
         timeout: float | None = None,
-        pacing: Backoff = DESCRIBE_BACKOFF,
+        pacing: Pacing = DESCRIBE_BACKOFF,
         stop: threading.Event | None = None,
         wake: threading.Event | None = None,
     ) -> JobSnapshot:
@@ -198,15 +198,18 @@ class BatchJob:
         ``on_update`` gets the first snapshot and every one that differs from the previous
         (status, reason, times, any container field). ``poll`` overrides the first interval.
         ``timeout`` raises TimeoutError; setting ``stop`` returns the latest snapshot early.
-        Setting ``wake`` (e.g. the main container said it is done) polls now and at the first
-        pace again.
+        ``pacing`` is a :class:`Backoff` (back to its first interval when the job changed) or an
+        :class:`AgePacing` (by the time since this wait began, whatever changed).
+        Setting ``wake`` (e.g. the main container said it is done) polls after the first
+        interval and at the first pace again (an age pacing counts from the wake).
         Transient AWS errors (throttling, 5xx, connection) are retried with the backoff: each
         call has already made botocore's 8 attempts, but a job followed for hours should outlast
         a minute of throttling or a dropped network, so up to 5 failures in a row are waited out.
         """
         if poll is not None:
             pacing = replace(pacing, first=poll)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        since = time.monotonic()
+        deadline = None if timeout is None else since + timeout
         interval, failures = pacing.first, 0
         previous: JobSnapshot | None = None
         while True:
@@ -226,10 +229,10 @@ class BatchJob:
                     on_update(snapshot)
             if snapshot is not None and snapshot.status.is_terminal:
                 return snapshot
-            if wake is not None and wake.is_set():
-                wake.clear()
-                changed = True
-            interval = pacing.after(interval, progressed=changed)
+            if isinstance(pacing, AgePacing):
+                interval = pacing.interval(time.monotonic() - since)
+            else:
+                interval = pacing.after(interval, progressed=changed)
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -238,3 +241,10 @@ class BatchJob:
                 interval = min(interval, left)
             if _sleep(interval, stop, wake) and snapshot is not None:
                 return snapshot
+            if wake is not None and wake.is_set():
+                # The job is about to end (its last container starts): ask in a moment (not at
+                # once: it is still running), then at the first pace again.
+                wake.clear()
+                since, interval = time.monotonic(), pacing.first
+                if _sleep(pacing.first, stop) and snapshot is not None:
+                    return snapshot
