@@ -127,7 +127,7 @@ def _max_duration_from_env() -> float:
         return DEFAULT_MAX_DURATION_S
 
 
-def _signing_region(environ: dict[str, Any]) -> str:
+def signing_region(environ: dict[str, Any]) -> str:
     auth = str(environ.get("HTTP_AUTHORIZATION", ""))
     start = auth.find("Credential=")
     if start < 0:
@@ -205,7 +205,7 @@ class LiveTailApi:
                 raise invalid(f"The request body is not JSON: {e}") from e
             if not isinstance(body, dict):
                 raise invalid("The request body must be a JSON object.")
-            request = parse_request(body, _signing_region(environ))
+            request = parse_request(body, signing_region(environ))
             session = LiveTailSession(request)
             session.start()
         except LiveTailError as e:

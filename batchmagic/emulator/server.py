@@ -22,6 +22,7 @@ from batchmagic.emulator.faults import FaultInjector, FaultSpec
 from batchmagic.emulator.http11 import KeepAliveHandler, KeepAliveServer
 from batchmagic.emulator.images import bare_python_ready
 from batchmagic.emulator.livetail import LiveTailApi
+from batchmagic.emulator.logsrules import check_logs_request
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEALTH_PATH = "/batchmagic/health"
@@ -69,6 +70,9 @@ class Dispatcher:
             return self.batch(environ, start_response)
         if self.live_tail.handles(environ):  # streamed; moto's answer is a one-shot snapshot
             return self.live_tail(environ, start_response)
+        refused = check_logs_request(environ, start_response)
+        if refused is not None:
+            return refused
         region = ec2_region(environ)
         if region is not None:
             complete_default_vpc(region)
