@@ -8,18 +8,21 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from batchmagic.aws.backoff import Backoff
+from batchmagic.aws.backoff import AgePacing, Pacing
 from batchmagic.aws.job import DESCRIBE_BACKOFF, BatchJob, JobSnapshot
 from batchmagic.aws.livetail import LiveTails
 from batchmagic.aws.logs import LogLine, LogPoller, Tail, drain_tails
+from batchmagic.aws.streamnames import job_log_streams
 from batchmagic.errors import AwsError
 from batchmagic.settings import LOG_GROUP
 
 OnContainerLines = Callable[[str, list[LogLine]], None]
 
-# A run's status polls back off to 15 s on a long job (4 DescribeJobs a minute): the lines come
-# through the live tail, and the bootstrap's last line wakes the poll for the job's end.
-FOLLOW_PACING = Backoff(first=0.1, most=15.0, factor=1.5)
+# A run's status is asked for when the job's age has grown by half since the last ask (0.1 s
+# apart at first, 15 s on a long job: 4 DescribeJobs a minute), however often the job changed as
+# it started: the lines come through the live tail, and the bootstrap's last line wakes the
+# poll for the job's end (that wake restarts the pace, as stage-out then ends within seconds).
+FOLLOW_PACING = AgePacing(first=0.1, most=15.0, fraction=1.0)
 
 
 class LiveJobWatcher:
@@ -32,10 +35,12 @@ class LiveJobWatcher:
     def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines,
                  *, log_group: str = LOG_GROUP, streaming_client: Any = None) -> None:
         self._on_lines = on_lines
+        self._job = job
         self._budget = job.job_id
-        self._containers: dict[str, str] = {}  # stream -> container
+        self._containers: dict[str, str] = {}  # stream (reported or derived) -> container
+        self._reported: list[str] = []  # streams DescribeJobs reported (they exist)
         self.live = LiveTails(job.clients, log_group, self._deliver,
-                              on_failure=lambda _error: self._poll(list(self._containers)),
+                              on_failure=lambda _error: self._poll(list(self._reported)),
                               client=streaming_client)
         self._poller = poller
         self._log_group = log_group
@@ -46,17 +51,21 @@ class LiveJobWatcher:
         self._on_lines(self._containers.get(stream, stream), lines)
 
     def update(self, snapshot: JobSnapshot) -> None:
+        # Live: every container's stream as soon as one is known (one session for the job).
+        # Polled: the streams DescribeJobs reported (polling one that is not there yet costs
+        # a call each time).
+        for stream, container in job_log_streams(snapshot.containers).items():
+            self._containers.setdefault(stream, container)
         for state in snapshot.containers:
-            if state.log_stream:
-                self._containers.setdefault(state.log_stream, state.name)
-        streams = list(self._containers)
+            if state.log_stream and state.log_stream not in self._reported:
+                self._reported.append(state.log_stream)
         if self.live.failed is None:
             try:
-                self.live.follow(streams)
+                self.live.follow(list(self._containers))
             except AwsError as error:
                 self.live.fail(error)
         if self.live.failed is not None:
-            self._poll(streams)
+            self._poll(list(self._reported))
 
     def _poll(self, streams: list[str]) -> None:
         with self._polling_lock:
@@ -79,7 +88,7 @@ class LiveJobWatcher:
             polling = list(self._polling.values())
         if not polling:
             try:
-                self.live.finish()
+                self.live.finish(not_before_ms=self._not_before_ms())
                 return True
             except AwsError as error:
                 self.live.fail(error)  # falls back to polling every stream
@@ -88,6 +97,12 @@ class LiveJobWatcher:
         drained = drain_tails(polling, timeout)
         self.close()
         return drained
+
+    def _not_before_ms(self) -> int | None:
+        """No event of the job is stamped before it was created; five minutes are left for
+        the clocks of the hosts that stamp them (the awslogs driver's) to differ from Batch's."""
+        created = self._job.last.created_at if self._job.last is not None else None
+        return None if created is None else int(created.timestamp() * 1000) - 300_000
 
     def close(self) -> None:
         self.live.close()
@@ -112,7 +127,7 @@ def follow_logs(
     on_update: Callable[[JobSnapshot], None] | None = None,
     timeout: float | None = None,
     drain_timeout: float = 10.0,
-    pacing: Backoff = DESCRIBE_BACKOFF,
+    pacing: Pacing = DESCRIBE_BACKOFF,
     wake: threading.Event | None = None,
 ) -> JobSnapshot:
     """Wait for the job while ``watcher`` streams each container's lines; return the terminal

@@ -1,17 +1,23 @@
-"""Live log lines through CloudWatch Logs ``StartLiveTail``: one streaming call per set of log
-streams instead of polling ``GetLogEvents`` every second.
+"""Live log lines through CloudWatch Logs ``StartLiveTail``: one streaming call per job instead of
+polling ``GetLogEvents`` every second.
 
 Polling cannot give both prompt lines and few calls: a line within a second costs a request per
 second per stream. A live tail session pushes events as they are ingested, so a job costs one
-``StartLiveTail`` per container that appears, plus ``GetLogEvents`` reads that make the result
-complete:
+``StartLiveTail``, opened as soon as its first container's stream is known, on the streams of all
+its containers (the others are derived from the first: :mod:`batchmagic.aws.streamnames`), plus
+``GetLogEvents`` reads that make the result complete:
 
-- a session only sees events ingested after it started, so when a container's stream appears
-  (from DescribeJobs), a new session on all known streams is started *before* the old one is
-  closed; the new stream is read at once, and once the session is open every stream is read
-  with ``nextForwardToken`` up to its end (a catch-up: what the new session may have missed);
-- a stream that cannot be caught up yet (not created, a failed call) is tried again at the
-  next update; when the job has ended, every stream is read to its end.
+- a session only sees events ingested after it started, so once it is open every stream is read
+  with ``nextForwardToken`` up to its end (a catch-up: what the session may have missed). A stream
+  that does not exist yet (``ResourceNotFoundException``: its container has not started) has
+  nothing to miss: the session sees all of it. That is what opening the session early buys: the
+  streams of containers that start later cost one read each, and none after;
+- a stream that cannot be caught up yet (a failed call) is tried again at the next update; when
+  the job has ended, every stream is read to its end;
+- a stream reported under another name than the one derived is followed by a new session on all
+  known streams, started *before* the old one is closed, and caught up the same way;
+- a session that is refused for a while (throttled, over the session quota) or breaks is started
+  once more (a new session, caught up again) before the job falls back to polling.
 
 Lines thus arrive twice or in a different order from different sources (two sessions
 overlapping, a catch-up overlapping a session, sources answering with different latencies);
@@ -31,6 +37,7 @@ from typing import Any
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
+from batchmagic.aws.filterread import read_to_end_at_once
 from batchmagic.aws.logs import LogLine
 from batchmagic.aws.merge import OnStreamLines, StreamMerge
 from batchmagic.errors import AwsError, BatchMagicError
@@ -43,19 +50,28 @@ log = logging.getLogger(__name__)
 _REFUSED_CODES = ACCESS_DENIED_CODES | UNSUPPORTED_CODES
 _unavailable: set[AwsTarget] = set()
 
+RESTART_AFTER = 1.0
+"""Seconds before a session that failed (not refused for good) is started once more."""
+
+SLOW_OPEN = 2.0
+"""While a session has not opened after this many seconds (a proxy that holds streaming calls:
+the client gives up only after its 10 s read timeout), the streams are read every as often."""
+
 
 class LiveSession:
     """One StartLiveTail session on some streams of a log group, opened and read by its own
     thread: whoever starts it (the status poll) never waits for AWS's answer."""
 
     def __init__(self, client: Any, group_arn: str, streams: list[str], merge: StreamMerge,
-                 on_failure: Callable[[BaseException], None],
+                 on_failure: Callable[[LiveSession, BaseException], None],
                  on_open: Callable[[], None] | None = None) -> None:
         self.streams = streams
         self._merge = merge
         self._on_failure = on_failure
         self._on_open = on_open
         self._closed = threading.Event()
+        self.opened = threading.Event()
+        """Set once AWS answered: the session sees every event ingested from then on."""
         self._events: Any = None
         self._events_lock = threading.Lock()
         for stream in streams:
@@ -75,6 +91,7 @@ class LiveSession:
                 self._release()
                 return
             self._merge.started(self)
+            self.opened.set()
             if self._on_open is not None:
                 self._on_open()
             with aws_errors("StartLiveTail"):
@@ -92,7 +109,7 @@ class LiveSession:
                         self._merge.add(self, str(result.get("logStreamName", "")), [line])
         except Exception as error:  # refused or broken: the watcher falls back to polling
             if not self._closed.is_set():
-                self._on_failure(error)
+                self._on_failure(self, error)
 
     def close(self) -> None:
         """Stop now; the connection is released in the background, because closing an event
@@ -137,6 +154,7 @@ class LiveTails:
         self._readers: dict[str, _Reader] = {}
         self._reader_lock = threading.Lock()
         self._catching_up = threading.Event()
+        self._restarted = False
         self._client = client if client is not None else clients.logs_streaming
         if clients.target in _unavailable:
             self._failed = RuntimeError("live tails are not available on this target")
@@ -166,28 +184,75 @@ class LiveTails:
 
     def follow(self, streams: list[str]) -> None:
         """Make sure every stream in ``streams`` is followed by a session (a new one when
-        streams were added, which catches every stream up once it is open), and catch up the
-        new streams (their first lines, without waiting for the session) and those whose
-        session events are not anchored yet."""
+        streams were added, which catches every stream up once it is open), and, once the
+        session is open, catch up the streams whose session events are not anchored yet."""
         with self._lock:
             if self._failed is not None:
                 return
             new = [s for s in streams if s not in self._streams]
             if new:
                 self._streams.extend(new)
-                old = self._session
-                # The old session keeps delivering until the new one is open.
-                self._session = LiveSession(self._client, self._arn(), list(self._streams),
-                                            self._merge, self.fail,
-                                            on_open=lambda: self._opened(old))
-        for stream in new:  # their first lines now, without waiting for the session
-            self.catch_up(stream)
-        behind = [s for s in self._streams if s not in new and not self._merge.anchored(s)]
+                self._open_session()
+            session = self._session
+        if session is None or not session.opened.is_set():
+            return  # the session catches every stream up once it is open
+        behind = [s for s in self._streams if not self._merge.anchored(s)]
         if behind and not self._catching_up.is_set():
             # Off the status poll's thread: a slow read must not delay the job's status.
             self._catching_up.set()
             threading.Thread(target=self._catch_up_in_background, args=(behind,),
                              name="batchmagic-catch-up", daemon=True).start()
+
+    def _open_session(self) -> None:
+        """A new session on every stream (called with the lock held); the old one keeps
+        delivering until the new one is open."""
+        old = self._session
+        session = self._session = LiveSession(self._client, self._arn(), list(self._streams),
+                                              self._merge, on_failure=self._session_failed,
+                                              on_open=lambda: self._opened(old))
+        self._check_opened_later(session)
+
+    def _check_opened_later(self, session: LiveSession) -> None:
+        timer = threading.Timer(SLOW_OPEN, self._opening_slowly, args=(session,))
+        timer.daemon = True
+        timer.start()
+
+    def _opening_slowly(self, session: LiveSession) -> None:
+        """Lines must not wait for a session that does not open: read the streams meanwhile."""
+        with self._lock:
+            waiting = (self._failed is None and self._session is session
+                       and not session.opened.is_set())
+        if not waiting:
+            return
+        if not self._catching_up.is_set():
+            self._catching_up.set()
+            self._catch_up_in_background(list(self._streams))
+        self._check_opened_later(session)
+
+    def _session_failed(self, session: LiveSession, error: BaseException) -> None:
+        """A session was refused or broke: start one more (after a pause) unless live tails are
+        refused for good on this target; a second failure falls back to polling."""
+        refused = isinstance(error, BatchMagicError) and error.code in _REFUSED_CODES
+        with self._lock:
+            restart = (not refused and not self._restarted and self._failed is None
+                       and self._session is session)
+            if restart:
+                self._restarted = True
+        if not restart:
+            if self._session is session or self._session is None:
+                self.fail(error)
+            return
+        log.info("live tail session failed, starting another: %s", error)
+        session.close()  # its events wait for no anchor any more: the next session's reads
+        timer = threading.Timer(RESTART_AFTER, self._restart, args=(session,))
+        timer.daemon = True
+        timer.start()
+
+    def _restart(self, failed: LiveSession) -> None:
+        with self._lock:
+            if self._failed is not None or self._session is not failed:
+                return
+            self._open_session()
 
     def _catch_up_in_background(self, streams: list[str]) -> None:
         try:
@@ -201,8 +266,14 @@ class LiveTails:
     def _opened(self, old: LiveSession | None) -> None:
         if old is not None:
             old.close()
-        for stream in list(self._streams):
-            self.catch_up(stream)
+        self._catching_up.set()
+        try:
+            for stream in list(self._streams):
+                if self._session is None:
+                    return  # closed (the job's streams were read to their ends meanwhile)
+                self.catch_up(stream)
+        finally:
+            self._catching_up.clear()
 
     def catch_up(self, stream: str) -> None:
         """GetLogEvents with the stream's ``nextForwardToken`` until its end (the same token
@@ -224,7 +295,10 @@ class LiveTails:
                         page = self._clients.logs.get_log_events(**kwargs)
                 except AwsError as error:
                     if error.code == "ResourceNotFoundException":
-                        return  # not created yet: the next update tries again
+                        # Not created yet: every event it will have comes after this read,
+                        # so a session started before it misses none of them.
+                        self._merge.reached_end(stream, requested_at)
+                        return
                     raise
                 events = [LogLine(int(e.get("timestamp", 0)), str(e.get("message", "")))
                           for e in page.get("events") or []]
@@ -235,11 +309,17 @@ class LiveTails:
                     return
                 reader.token = token
 
-    def finish(self) -> None:
-        """Read every stream to its end, then close the session."""
+    def finish(self, not_before_ms: int | None = None) -> None:
+        """Read every stream to its end, then close the session: one FilterLogEvents on all
+        the streams from the last line delivered (``not_before_ms``: no event of the job is
+        stamped earlier, for streams with nothing delivered yet), or, when that cannot be
+        done, each stream with GetLogEvents."""
         try:
-            for stream in list(self._streams):
-                self.catch_up(stream)
+            if not read_to_end_at_once(self._clients.logs, self._log_group,
+                                       list(self._streams), self._merge, not_before_ms,
+                                       target=self._clients.target):
+                for stream in list(self._streams):
+                    self.catch_up(stream)
         finally:
             self.close()
 

@@ -7,6 +7,8 @@ any order; :class:`StreamMerge` turns them into the stream, each event once.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 import time
@@ -63,6 +65,26 @@ class StreamMerge:
             self._sources[(source, stream)] = _Source(
                 from_head=from_head, cursor=0 if from_head else len(self._known[stream]),
                 started_at=math.inf)
+
+    def start_source_at(self, source: object, stream: str, timestamp_ms: int) -> bool:
+        """A source that reads the stream from its first event stamped at or after
+        ``timestamp_ms`` (FilterLogEvents ``startTime``), placed where that event is in what
+        was delivered. False (and no source) when what was delivered is not in timestamp
+        order: there is then no such place."""
+        with self._lock:
+            stamps = [stamp for stamp, _ in self._known[stream]]
+            if any(b < a for a, b in itertools.pairwise(stamps)):
+                return False
+            self._sources[(source, stream)] = _Source(
+                from_head=True, cursor=bisect.bisect_left(stamps, timestamp_ms),
+                started_at=math.inf)
+            return True
+
+    def last_timestamp(self, stream: str) -> int | None:
+        """The timestamp of the last event delivered on ``stream`` (None: nothing yet)."""
+        with self._lock:
+            known = self._known.get(stream)
+            return known[-1][0] if known else None
 
     def started(self, source: object) -> None:
         """The live source now sees every event ingested from here on (its session is open).

@@ -304,10 +304,39 @@ def test_live_tails_deliver_lines_while_the_job_runs_each_once(
                            "stage-out": ["out 0"]}
 
 
+def test_one_live_tail_session_follows_every_container_of_a_job(
+    clients: AwsClients, queue: str, poller: LogPoller
+) -> None:
+    """The streams of main and stage-out are derived from stage-in's as soon as it is reported:
+    one StartLiveTail for the job, one read per stream when it opens (a stream not created yet
+    is one ResourceNotFoundException), none while it runs, one FilterLogEvents at the end."""
+    job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.3)))
+    calls: list[str] = []
+    for client in (clients.logs, clients.logs_streaming):
+        client.meta.events.register("before-call.cloudwatch-logs",
+                                    lambda model, **_: calls.append(model.name))
+    lines: dict[str, list[str]] = defaultdict(list)
+
+    def on_lines(container: str, batch: list[LogLine]) -> None:
+        lines[container].extend(line.message for line in batch)
+
+    watcher = LiveJobWatcher(job, poller, on_lines)
+    final = follow_logs(job, watcher, timeout=60)
+    assert final.status is JobStatus.SUCCEEDED
+    assert watcher.live.failed is None, watcher.live.failed
+    assert dict(lines) == {"stage-in": ["in 0", "in 1"],
+                           "main": [f"main {i}" for i in range(4)],
+                           "stage-out": ["out 0"]}
+    assert calls.count("StartLiveTail") == 1, calls
+    assert calls.count("FilterLogEvents") == 1, calls
+    assert calls.count("GetLogEvents") <= 6, calls  # at most a page and its end, per stream
+
+
 def test_polling_takes_over_when_live_tails_fail(
     clients: AwsClients, queue: str, poller: LogPoller
 ) -> None:
-    job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.05)))
+    # main runs for 3 s: long enough for a session to be tried twice (one restart) and fail.
+    job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.75)))
     lines: dict[str, list[str]] = defaultdict(list)
 
     def on_lines(container: str, batch: list[LogLine]) -> None:

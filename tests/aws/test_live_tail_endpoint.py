@@ -120,7 +120,8 @@ def test_a_session_that_cannot_open_never_blocks_and_polling_takes_over(
                       client=silent.logs_streaming)
     tails.follow([stream])  # returns while the endpoint has not answered at all
     assert not release.is_set() and tails.failed is None
-    assert lines == ["first"]  # the head read did not wait for the session either
+    wait_for(lambda: lines == ["first"], timeout=10)  # the reads do not wait for the session
+    assert not release.is_set() and tails.failed is None
     release.set()  # the endpoint drops the connection: the session fails, polling takes over
     wait_for(lambda: failures)
     assert tails.failed is failures[0]

@@ -61,6 +61,9 @@ def test_refused_live_tail_falls_back_to_polling_while_the_job_runs(
             lines.append(line.message)
             arrived.setdefault(line.message, time.time())
 
+    attempts: list[str] = []
+    clients.logs_streaming.meta.events.register(
+        "before-call.cloudwatch-logs.StartLiveTail", lambda **_: attempts.append("session"))
     poller = LogPoller(clients, rate=50, burst=10, pacing=Backoff(first=0.05, most=0.3),
                        budget_per_minute=600)
     try:
@@ -74,6 +77,8 @@ def test_refused_live_tail_falls_back_to_polling_while_the_job_runs(
     assert isinstance(refused, ClientError), refused
     assert refused.response["Error"]["Code"] == code
     assert lines == ["early", "middle", "late"]  # once each, in order
+    # No permission is for good; over the session quota, one more session is tried first.
+    assert len(attempts) == (1 if code == "AccessDeniedException" else 2), attempts
     assert final.stopped_at is not None
     # Live: "middle" came through the polls seconds before the job stopped, not at the drain.
     stopped = final.stopped_at.timestamp()

@@ -111,6 +111,26 @@ def test_a_final_read_from_the_head_puts_missed_lines_in_their_place() -> None:
     assert delivered == ["a", "b", "c", "d"]
 
 
+def test_a_read_from_a_timestamp_joins_what_was_delivered() -> None:
+    merge, delivered, _ = _merge()
+    head, end = object(), object()
+    merge.start_source(head, "s", from_head=True)
+    merge.add(head, "s", _lines((1, "a"), (2, "b"), (2, "c")))
+    assert merge.last_timestamp("s") == 2 and merge.last_timestamp("other") is None
+    # FilterLogEvents from startTime=2 sees b and c again, then what came after.
+    assert merge.start_source_at(end, "s", 2)
+    merge.add(end, "s", _lines((2, "b"), (2, "c"), (3, "d")))
+    assert delivered == ["a", "b", "c", "d"]
+
+
+def test_no_read_from_a_timestamp_when_what_was_delivered_is_not_in_time_order() -> None:
+    merge, _, _ = _merge()
+    head = object()
+    merge.start_source(head, "s", from_head=True)
+    merge.add(head, "s", _lines((5, "late stamp"), (4, "early stamp")))
+    assert not merge.start_source_at(object(), "s", 4)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_any_interleaving_of_sessions_and_reads_delivers_the_stream_once_in_order(
         seed: int) -> None:
