@@ -35,7 +35,6 @@ class LiveJobWatcher:
     def __init__(self, job: BatchJob, poller: LogPoller, on_lines: OnContainerLines,
                  *, log_group: str = LOG_GROUP, streaming_client: Any = None) -> None:
         self._on_lines = on_lines
-        self._job = job
         self._budget = job.job_id
         self._containers: dict[str, str] = {}  # stream (reported or derived) -> container
         self._reported: list[str] = []  # streams DescribeJobs reported (they exist)
@@ -59,9 +58,13 @@ class LiveJobWatcher:
         for state in snapshot.containers:
             if state.log_stream and state.log_stream not in self._reported:
                 self._reported.append(state.log_stream)
+        if snapshot.created_at is not None and self.live.not_before_ms is None:
+            # No event of the job is stamped before it was created; five minutes are left for
+            # the clocks that stamp them (the awslogs driver's hosts) to differ from Batch's.
+            self.live.not_before_ms = int(snapshot.created_at.timestamp() * 1000) - 300_000
         if self.live.failed is None:
             try:
-                self.live.follow(list(self._containers))
+                self.live.follow(list(self._containers), existing=self._reported)
             except AwsError as error:
                 self.live.fail(error)
         if self.live.failed is not None:
@@ -88,7 +91,7 @@ class LiveJobWatcher:
             polling = list(self._polling.values())
         if not polling:
             try:
-                self.live.finish(not_before_ms=self._not_before_ms())
+                self.live.finish()
                 return True
             except AwsError as error:
                 self.live.fail(error)  # falls back to polling every stream
@@ -97,12 +100,6 @@ class LiveJobWatcher:
         drained = drain_tails(polling, timeout)
         self.close()
         return drained
-
-    def _not_before_ms(self) -> int | None:
-        """No event of the job is stamped before it was created; five minutes are left for
-        the clocks of the hosts that stamp them (the awslogs driver's) to differ from Batch's."""
-        created = self._job.last.created_at if self._job.last is not None else None
-        return None if created is None else int(created.timestamp() * 1000) - 300_000
 
     def close(self) -> None:
         self.live.close()

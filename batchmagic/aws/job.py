@@ -199,7 +199,8 @@ class BatchJob:
         (status, reason, times, any container field). ``poll`` overrides the first interval.
         ``timeout`` raises TimeoutError; setting ``stop`` returns the latest snapshot early.
         ``pacing`` is a :class:`Backoff` (back to its first interval when the job changed) or an
-        :class:`AgePacing` (by the time since this wait began, whatever changed).
+        :class:`AgePacing` (by the time since this wait began, whatever changed; the first
+        ask after the first interval).
         Setting ``wake`` (e.g. the main container said it is done) polls after the first
         interval and at the first pace again (an age pacing counts from the wake).
         Transient AWS errors (throttling, 5xx, connection) are retried with the backoff: each
@@ -212,6 +213,10 @@ class BatchJob:
         deadline = None if timeout is None else since + timeout
         interval, failures = pacing.first, 0
         previous: JobSnapshot | None = None
+        if isinstance(pacing, AgePacing):
+            # Paced by age, the first ask comes after the first interval: a job asked for at
+            # once has just been submitted (SubmitJob said what it is: SUBMITTED).
+            _sleep(pacing.first, stop)
         while True:
             snapshot: JobSnapshot | None
             try:

@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
-from batchmagic.aws.filterread import read_to_end_at_once
+from batchmagic.aws.filterread import read_from_heads_at_once, read_to_end_at_once
 from batchmagic.aws.logs import LogLine
 from batchmagic.aws.merge import OnStreamLines, StreamMerge
 from batchmagic.errors import AwsError, BatchMagicError
@@ -149,6 +149,9 @@ class LiveTails:
         self._merge = StreamMerge(on_lines)
         self._session: LiveSession | None = None
         self._streams: list[str] = []
+        self._existing: set[str] = set()
+        self.not_before_ms: int | None = None
+        """No event of the followed streams is stamped earlier (epoch ms), when known."""
         self._failed: BaseException | None = None
         self._lock = threading.Lock()
         self._readers: dict[str, _Reader] = {}
@@ -182,11 +185,13 @@ class LiveTails:
         if first and self._on_failure is not None:
             self._on_failure(original)
 
-    def follow(self, streams: list[str]) -> None:
+    def follow(self, streams: list[str], existing: Collection[str] = ()) -> None:
         """Make sure every stream in ``streams`` is followed by a session (a new one when
         streams were added, which catches every stream up once it is open), and, once the
-        session is open, catch up the streams whose session events are not anchored yet."""
+        session is open, catch up the streams whose session events are not anchored yet.
+        ``existing``: those known to exist (DescribeJobs reported them): read together."""
         with self._lock:
+            self._existing.update(existing)
             if self._failed is not None:
                 return
             new = [s for s in streams if s not in self._streams]
@@ -268,7 +273,13 @@ class LiveTails:
             old.close()
         self._catching_up.set()
         try:
-            for stream in list(self._streams):
+            streams = list(self._streams)
+            existing = [s for s in streams if s in self._existing]
+            if existing and read_from_heads_at_once(
+                    self._clients.logs, self._log_group, existing, self._merge,
+                    self.not_before_ms, target=self._clients.target):
+                streams = [s for s in streams if s not in existing]
+            for stream in streams:
                 if self._session is None:
                     return  # closed (the job's streams were read to their ends meanwhile)
                 self.catch_up(stream)
@@ -309,14 +320,13 @@ class LiveTails:
                     return
                 reader.token = token
 
-    def finish(self, not_before_ms: int | None = None) -> None:
+    def finish(self) -> None:
         """Read every stream to its end, then close the session: one FilterLogEvents on all
-        the streams from the last line delivered (``not_before_ms``: no event of the job is
-        stamped earlier, for streams with nothing delivered yet), or, when that cannot be
-        done, each stream with GetLogEvents."""
+        the streams from the last line delivered (:attr:`not_before_ms` for streams with
+        nothing delivered yet), or, when that cannot be done, each with GetLogEvents."""
         try:
             if not read_to_end_at_once(self._clients.logs, self._log_group,
-                                       list(self._streams), self._merge, not_before_ms,
+                                       list(self._streams), self._merge, self.not_before_ms,
                                        target=self._clients.target):
                 for stream in list(self._streams):
                     self.catch_up(stream)

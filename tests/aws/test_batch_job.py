@@ -308,8 +308,9 @@ def test_one_live_tail_session_follows_every_container_of_a_job(
     clients: AwsClients, queue: str, poller: LogPoller
 ) -> None:
     """The streams of main and stage-out are derived from stage-in's as soon as it is reported:
-    one StartLiveTail for the job, one read per stream when it opens (a stream not created yet
-    is one ResourceNotFoundException), none while it runs, one FilterLogEvents at the end."""
+    one StartLiveTail for the job; when it opens, the reported streams are read in one
+    FilterLogEvents and the others with GetLogEvents (one ResourceNotFoundException for a
+    stream not created yet); none while it runs; one FilterLogEvents at the end."""
     job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.3)))
     calls: list[str] = []
     for client in (clients.logs, clients.logs_streaming):
@@ -328,8 +329,8 @@ def test_one_live_tail_session_follows_every_container_of_a_job(
                            "main": [f"main {i}" for i in range(4)],
                            "stage-out": ["out 0"]}
     assert calls.count("StartLiveTail") == 1, calls
-    assert calls.count("FilterLogEvents") == 1, calls
-    assert calls.count("GetLogEvents") <= 6, calls  # at most a page and its end, per stream
+    assert 1 <= calls.count("FilterLogEvents") <= 2, calls
+    assert calls.count("GetLogEvents") <= 4, calls  # at most a page and its end, per stream
 
 
 def test_polling_takes_over_when_live_tails_fail(
