@@ -32,7 +32,12 @@ def bench_calls_per_minute(bench: Bench) -> None:
     say(f"  cell took {wall:.1f} s ({minutes:.2f} job-minutes); kernel-side calls:")
     for (service, op), n in sorted(by_op.items()):
         say(f"    {service:<6} {op:<22} {n:>4}  ({n / minutes:5.1f} per job-minute)")
-    say(f"  Batch + Logs: {per_minute:.1f} per job-minute")
+    say(f"  Batch + Logs: {per_minute:.1f} per job-minute; when (seconds after the first):")
+    first = min((c.start for c in calls if c.service in ("batch", "logs")), default=0.0)
+    for (service, op), _n in sorted(counted.items()):
+        offsets = " ".join(f"{c.start - first:.1f}" for c in calls
+                           if (c.service, c.operation) == (service, op))
+        say(f"    {op:<22} {offsets}")
     say(f"  (same run) line latency: p50 {fmt_s(statistics.median(got))}, "
         f"p95 {fmt_s(percentile(got, 95))}, max {fmt_s(max(got))}")
     batch = sum(v for k, v in counted.items() if k[0] == "batch") / minutes
