@@ -26,9 +26,9 @@ from tests.helpers import container, make_queue, unique
 
 PY = sys.executable
 ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
-# A new stream's first lines come from a catch-up read (GetLogEvents) when it appears, live tail
-# or not; "middle" is printed seconds after that, and seconds before the job stops: only the
-# polls can bring it while the job runs (the final drain brings it after the job stopped).
+# A stream's first lines may come from a read made when it appears; "middle" is printed seconds
+# after that, and seconds before the job stops: only the polls can bring it while the job runs
+# (the final drain brings it after the job stopped).
 MAIN = ("import time\ntime.sleep(1)\nprint('early', flush=True)\ntime.sleep(3)\n"
         "print('middle', flush=True)\ntime.sleep(3)\nprint('late', flush=True)\n")
 
