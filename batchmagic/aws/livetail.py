@@ -1,32 +1,24 @@
 """Live log lines through CloudWatch Logs ``StartLiveTail``: one streaming call per job instead of
-polling ``GetLogEvents`` every second.
-
-Polling cannot give both prompt lines and few calls: a line within a second costs a request per
-second per stream. A live tail session pushes events as they are ingested, so a job costs one
-``StartLiveTail``, opened as soon as its first container's stream is known, on the streams of all
-its containers (the others are derived from the first: :mod:`batchmagic.aws.streamnames`), plus
-``GetLogEvents`` reads that make the result complete:
+polling ``GetLogEvents`` every second (a line within a second would cost a request per second
+per stream). The session is opened as soon as the job's first container's stream is known, on
+the streams of all its containers (the others are derived from the first:
+:mod:`batchmagic.aws.streamnames`); reads make the result complete:
 
 - a session only sees events ingested after it started, so once it is open every stream is read
-  with ``nextForwardToken`` up to its end (a catch-up: what the session may have missed). A stream
-  that does not exist yet (``ResourceNotFoundException``: its container has not started) has
-  nothing to miss: the session sees all of it. That is what opening the session early buys: the
-  streams of containers that start later cost one read each, and none after;
-- a stream that cannot be caught up yet (a failed call) is tried again at the next update; when
+  to its end (a catch-up: :mod:`batchmagic.aws.filterread` for those known to exist,
+  ``GetLogEvents`` with ``nextForwardToken`` for the others). A stream that does not exist yet
+  (``ResourceNotFoundException``: its container has not started) has nothing to miss: one read
+  each, and none while the job runs. A read that fails is tried again at the next update; when
   the job has ended, every stream is read to its end;
-- a stream reported under another name than the one derived is followed by a new session on all
-  known streams, started *before* the old one is closed, and caught up the same way;
-- a session that is refused for a while (throttled, over the session quota) or breaks is started
-  once more (a new session, caught up again) before the job falls back to polling.
+- a stream reported under another name than the one derived gets a new session on all known
+  streams, started *before* the old one is closed, and caught up the same way; a session that
+  is throttled or breaks is started once more before the job falls back to polling.
 
-Lines thus arrive twice or in a different order from different sources (two sessions
-overlapping, a catch-up overlapping a session, sources answering with different latencies);
-:class:`StreamMerge` delivers each line exactly once, in stream order. A session is opened by
-its own thread, so a slow or refused StartLiveTail never holds up the status polls that feed it; the
-previous session is closed once the new one is open. Host prefix, partition and timeouts:
-``AwsClients.logs_streaming`` and :func:`log_group_arn`.
+Lines thus arrive twice or in a different order from different sources; :class:`StreamMerge`
+delivers each line exactly once, in stream order. A session is opened by its own thread, so a
+slow or refused StartLiveTail never holds up the status polls that feed it. Host prefix,
+partition and timeouts: ``AwsClients.logs_streaming`` and :func:`log_group_arn`.
 """
-
 from __future__ import annotations
 
 import logging
@@ -34,6 +26,9 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from typing import Any
+
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import ACCESS_DENIED_CODES, UNSUPPORTED_CODES, aws_errors
@@ -50,8 +45,8 @@ log = logging.getLogger(__name__)
 _REFUSED_CODES = ACCESS_DENIED_CODES | UNSUPPORTED_CODES
 _unavailable: set[AwsTarget] = set()
 
-RESTART_AFTER = 1.0
-"""Seconds before a session that failed (not refused for good) is started once more."""
+RESTART_AFTER = 1.0  # seconds before a session that failed is started once more
+NO_ANSWER = (BotoConnectionError, HTTPClientError)  # no HTTP answer came (botocore's classes)
 
 SLOW_OPEN = 2.0
 """While a session has not opened after this many seconds (a proxy that holds streaming calls:
@@ -235,11 +230,15 @@ class LiveTails:
         self._check_opened_later(session)
 
     def _session_failed(self, session: LiveSession, error: BaseException) -> None:
-        """A session was refused or broke: start one more (after a pause) unless live tails are
-        refused for good on this target; a second failure falls back to polling."""
-        refused = isinstance(error, BatchMagicError) and error.code in _REFUSED_CODES
+        """A session was throttled (or over the session quota), met a server error, or broke
+        after it opened: start one more after a pause. Refused for good, or no answer at all
+        (a closed port, a proxy that drops streaming calls), or a second failure: poll."""
+        cause = error.__cause__ or error
+        worth = isinstance(error, AwsError) and error.code not in _REFUSED_CODES and (
+            session.opened.is_set() or error.throttled
+            or (error.transient and not isinstance(cause, NO_ANSWER)))
         with self._lock:
-            restart = (not refused and not self._restarted and self._failed is None
+            restart = (worth and not self._restarted and self._failed is None
                        and self._session is session)
             if restart:
                 self._restarted = True

@@ -336,7 +336,7 @@ def test_one_live_tail_session_follows_every_container_of_a_job(
 def test_polling_takes_over_when_live_tails_fail(
     clients: AwsClients, queue: str, poller: LogPoller
 ) -> None:
-    # main runs for 3 s: long enough for a session to be tried twice (one restart) and fail.
+    # main runs for 3 s: long enough for a second session, which a closed port does not get.
     job = _submit(clients, queue, _three_containers(SAY.format(n=4, name="main", pause=0.75)))
     lines: dict[str, list[str]] = defaultdict(list)
 
@@ -348,10 +348,14 @@ def test_polling_takes_over_when_live_tails_fail(
     blocked = clients.session.client(
         "logs", endpoint_url="http://127.0.0.1:9",
         config=Config(inject_host_prefix=False, retries={"max_attempts": 1}, connect_timeout=2))
+    attempts: list[str] = []
+    blocked.meta.events.register("before-call.cloudwatch-logs.StartLiveTail",
+                                 lambda **_: attempts.append("session"))
     watcher = LiveJobWatcher(job, poller, on_lines, streaming_client=blocked)
     final = follow_logs(job, watcher, timeout=60)
     assert final.status is JobStatus.SUCCEEDED
     assert isinstance(watcher.live.failed, EndpointConnectionError)
+    assert attempts == ["session"]  # no answer at all: polling at once, no second session
     assert dict(lines) == {"stage-in": ["in 0", "in 1"],
                            "main": [f"main {i}" for i in range(4)],
                            "stage-out": ["out 0"]}
