@@ -187,7 +187,7 @@ def _start() -> str:
             return str(state["url"])
         if process.poll() is not None:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)  # a first cell is waiting: look often (a file read and a local GET)
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     raise RuntimeError(f"the background emulator did not start; see {log_file()}")
