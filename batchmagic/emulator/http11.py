@@ -174,6 +174,15 @@ class KeepAliveHandler(WSGIRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def run_wsgi(self) -> None:
+        try:
+            self._run_one()
+        finally:
+            # A kept-alive connection waits for its next request, maybe for a minute: nothing
+            # of this one may stay reachable meanwhile (werkzeug and moto hang the request, its
+            # whole body among it, on the environ: tens of MB per idle connection).
+            self.environ = {}
+
+    def _run_one(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         environ = self.make_environ()

@@ -12,7 +12,7 @@ import pytest
 
 from batchmagic.emulator import run_emulator
 from batchmagic.emulator.server import HEALTH_PATH
-from tests.helpers import client, unique
+from tests.helpers import client, unique, wait_for
 
 
 def connect(url: str) -> http.client.HTTPConnection:
@@ -141,3 +141,46 @@ def test_a_small_answer_goes_out_in_one_write(emulator_url: str,
     monkeypatch.undo()
     answers = [data for data in writes if data.startswith(b"HTTP/1.1 200")]
     assert len(answers) == 1 and answers[0].endswith(b"\r\n\r\n" + body), writes
+
+
+def test_an_idle_connection_keeps_nothing_of_its_last_request() -> None:
+    # werkzeug and moto hang the request (its whole body among it) on the environ; a kept-alive
+    # connection waiting for its next request must not keep that reachable.
+    import gc
+    import threading
+    import weakref
+
+    from batchmagic.emulator.http11 import KeepAliveServer
+
+    class Parsed:
+        """Stands for the parsed request an application leaves on the environ."""
+
+    seen: list[weakref.ref[Parsed]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        parsed = Parsed()
+        environ["app.request"] = parsed
+        seen.append(weakref.ref(parsed))
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = KeepAliveServer("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.request("PUT", "/big", body=b"x" * 1_000_000)
+        response = connection.getresponse()
+        assert response.read() == b"ok" and seen
+
+        def released() -> bool:  # the handler finishes just after the answer is sent
+            gc.collect()
+            return seen[0]() is None
+
+        assert wait_for(released, timeout=5)  # while the connection is still open, waiting
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
