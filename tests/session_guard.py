@@ -62,3 +62,8 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 def install_signal_handlers() -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _on_signal)
+    # A session started in the background (`python -m pytest &` in a script, as CI steps and
+    # nohup do) inherits SIGINT ignored, and Python keeps it so: `_thread.interrupt_main()`, with
+    # which the interrupt tests press Ctrl-C, would then do nothing. Python's own handler back.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

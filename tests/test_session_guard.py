@@ -54,3 +54,25 @@ def test_the_session_has_a_home_of_its_own() -> None:
     home = Path(os.environ["HOME"])
     assert home.name == "home" and home.parent.name.startswith("batchmagic-tests-")
     assert os.environ["IPYTHONDIR"].startswith(str(home))
+
+
+INTERRUPTED = f"""
+import _thread, sys, time
+sys.path.insert(0, {str(REPO)!r})
+from tests import session_guard
+session_guard.install_signal_handlers()
+try:
+    _thread.interrupt_main()
+    time.sleep(5)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_a_session_started_with_sigint_ignored_can_still_press_ctrl_c() -> None:
+    # What `python -m pytest &` in a script gets: SIGINT ignored from the start.
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED], capture_output=True, text=True,
+                          timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                       signal.SIG_IGN))
+    assert done.stdout.strip() == "interrupted", (done.stdout, done.stderr)
