@@ -7,6 +7,8 @@ and the emulator keep their own copies on purpose; tests check that the copies a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 WORK_DIR = "/work"
 INTERNAL_DIR = ".batchmagic"
 OUTPUT_SUBDIR = ".outputs"
@@ -38,3 +40,20 @@ ENV_BUILD_ARCHIVE_NAME = "build.tar.gz"
 ENV_LOCK_NAME = "lock.json"
 # result.json's exception types when the setup phase failed (the cell never ran).
 SETUP_ERROR_TYPES = ("batchmagic_envsetup.SetupError", "batchmagic_versions.PickleMismatch")
+
+
+def output_filters(patterns: Iterable[str]) -> list[str]:
+    """The AWS CLI ``--include`` filters of the user's ``--outputs`` patterns.
+
+    The CLI matches files, never directories, so a directory name alone (``results`` or
+    ``results/``) would bring nothing back: a pattern without wildcards is also taken as a
+    directory, everything under it (``results/*``; ``*`` also matches ``/``).
+    """
+    filters: list[str] = []
+    for pattern in patterns:
+        if any(char in pattern for char in "*?["):
+            filters.append(pattern)
+        else:
+            name = pattern.rstrip("/")
+            filters += [name, f"{name}/*"]
+    return filters

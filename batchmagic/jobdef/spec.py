@@ -36,6 +36,7 @@ from batchmagic.jobdef.layout import (
     STAGE_OUT,
     VOLUME_NAME,
     WORK_DIR,
+    output_filters,
 )
 from batchmagic.jobdef.names import JOB_NAME
 from batchmagic.jobdef.sizes import EC2_MIN_VCPU, container_sizes
@@ -249,7 +250,7 @@ def stage_out_command(out_uri: str, output_patterns: Sequence[str]) -> list[str]
         PULL_FILE,
         f"{ENV_BUILD_DIR}/*",  # an environment the job built, for the cache
         f"{OUTPUT_SUBDIR}/*",
-        *output_patterns,
+        *output_filters(output_patterns),
     ):
         command += ["--include", pattern]
     return [*command, "--only-show-errors"]
@@ -264,7 +265,7 @@ def main_environment(environment: Mapping[str, str], pull_names: Sequence[str],
         "BATCHMAGIC_PULL": ",".join(pull_names),
     }
     if output_patterns:  # the bootstrap names the links among them that stage-out skips
-        env["BATCHMAGIC_OUTPUTS"] = json.dumps(list(output_patterns))
+        env["BATCHMAGIC_OUTPUTS"] = json.dumps(output_filters(output_patterns))
     return env
 
 

@@ -53,7 +53,8 @@ RUN_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--inputs",), {"nargs": "+", "default": [], "metavar": "PATH",
                      "help": "local files, directories or globs staged into the work dir"}),
     (("--outputs",), {"nargs": "+", "default": [], "metavar": "PATTERN",
-                      "help": "files the cell writes in the work dir that come back"}),
+                      "help": "files the cell writes in the work dir that come back "
+                              "(e.g. '*.csv'; a directory name brings back all it holds)"}),
     (("--push",), {"nargs": "+", "default": [], "metavar": "NAME",
                    "help": "kernel variables sent to the job (pickled)"}),
     (("--pull",), {"nargs": "+", "default": [], "metavar": "NAME",

@@ -227,7 +227,7 @@ def map_environment(plan: MapPlan, output_patterns: Sequence[str]) -> dict[str, 
     return {
         "BATCHMAGIC_MAP_AS": plan.options.as_name or "",
         "BATCHMAGIC_MAP_CHILDREN": str(plan.children),
-        "BATCHMAGIC_MAP_OUTPUTS": json.dumps(list(output_patterns)),
+        "BATCHMAGIC_MAP_OUTPUTS": json.dumps(layout.output_filters(output_patterns)),
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from batchmagic.errors import JobFailedError
+from batchmagic.jobdef.layout import output_filters
 from batchmagic.run.exitdiag import cell_class_message
 from batchmagic.runtime.versions import version_table
 
@@ -123,4 +124,5 @@ def unmatched_patterns(patterns: tuple[str, ...], output_dir: Path, files: list[
         except ValueError:
             continue
     return [f"--outputs {pattern!r} matched no file in the work dir; nothing came back for it"
-            for pattern in patterns if not any(fnmatch.fnmatch(n, pattern) for n in names)]
+            for pattern in patterns
+            if not any(fnmatch.fnmatch(n, f) for f in output_filters([pattern]) for n in names)]

@@ -292,3 +292,14 @@ def test_validate_env() -> None:
 def test_validate_env_errors(item: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         names.validate_env([item])
+
+
+@pytest.mark.parametrize(("patterns", "filters"), [
+    (["*.csv", "plots/*.png", "file?.txt", "[ab].txt"],
+     ["*.csv", "plots/*.png", "file?.txt", "[ab].txt"]),
+    (["results"], ["results", "results/*"]),
+    (["results/", "model.pt"], ["results", "results/*", "model.pt", "model.pt/*"]),
+])
+def test_a_pattern_without_wildcards_is_also_a_directory(patterns: list[str],
+                                                         filters: list[str]) -> None:
+    assert layout.output_filters(patterns) == filters

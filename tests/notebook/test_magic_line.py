@@ -31,6 +31,24 @@ def test_quoted_patterns_paths_and_values_reach_the_job(ip: Any, tmp_path: Path)
     assert run.warnings == []
 
 
+def test_a_directory_name_brings_back_everything_under_it(ip: Any, tmp_path: Path) -> None:
+    cell = (
+        "import os\n"
+        "os.makedirs('out/deep', exist_ok=True)\n"
+        "open('out/a.txt', 'w').write('a')\n"
+        "open('out/deep/b.txt', 'w').write('b')\n"
+        "os.makedirs('plots', exist_ok=True)\n"
+        "open('plots/c.png', 'wb').write(b'c')\n"
+        "open('left.txt', 'w').write('not an output')\n"
+    )
+    run = ip.run_cell_magic("aws_batch", "--local --outputs out plots/", cell)
+    assert (tmp_path / "out" / "a.txt").read_text() == "a"
+    assert (tmp_path / "out" / "deep" / "b.txt").read_text() == "b"
+    assert (tmp_path / "plots" / "c.png").read_bytes() == b"c"
+    assert not (tmp_path / "left.txt").exists()
+    assert run.warnings == []
+
+
 def test_an_output_pattern_that_matches_nothing_is_a_visible_warning(
         ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     run = ip.run_cell_magic("aws_batch", "--local --outputs '*.csv' results/", "x = 1\n")
