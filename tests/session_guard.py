@@ -10,20 +10,26 @@ it in a child process and kill that process.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 
 SESSION_DIRS: list[Path] = []
+PREFIX = "batchmagic-tests-"
+OWNER_FILE = "owner.pid"  # the session's process, for remove_abandoned_sessions
 
 
 def isolate() -> Path:
     """Point HOME, IPython and batchmagic's state at a fresh directory; return it."""
-    session = Path(tempfile.mkdtemp(prefix="batchmagic-tests-"))
+    remove_abandoned_sessions()
+    session = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (session / OWNER_FILE).write_text(str(os.getpid()))
     home = session / "home"
     home.mkdir()
     os.environ["HOME"] = str(home)
@@ -37,6 +43,43 @@ def isolate() -> Path:
     # written their history into it.
     atexit.register(remove_session_dirs)
     return session
+
+
+def remove_abandoned_sessions() -> None:
+    """Remove the directories of earlier sessions whose process is gone: one killed with
+    SIGKILL (an out-of-memory kill, a CI runner's hard stop) runs no handler at all."""
+    for session in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            owner = int((session / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being made
+        if not _alive(owner):
+            _stop_abandoned_emulator(session / "state" / "emulator.json")
+            shutil.rmtree(session, ignore_errors=True)
+
+
+def _stop_abandoned_emulator(state: Path) -> None:
+    try:
+        pid = int(json.loads(state.read_text())["pid"])
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # none, or already gone
+    if b"batchmagic" not in command:
+        return  # a process that reused the pid
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15  # it writes to its state dir as it stops
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def stop_emulator() -> None:

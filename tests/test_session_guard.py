@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import session_guard
+
 REPO = Path(__file__).resolve().parents[1]
 
 SESSION = f"""
@@ -48,6 +50,26 @@ def test_sigterm_stops_the_sessions_emulator_and_removes_its_directories() -> No
         time.sleep(0.1)
     assert not _alive(int(pid)), "the background emulator outlived its session"
     assert not Path(session).exists()
+
+
+def test_a_session_killed_outright_is_cleaned_up_by_the_next_one() -> None:
+    # SIGKILL runs no handler: the next session removes what the dead one left.
+    process = subprocess.Popen([sys.executable, "-c", SESSION], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        session, pid = process.stdout.readline().split() if process.stdout else ("", "0")
+        assert Path(session, session_guard.OWNER_FILE).read_text() == str(process.pid)
+    finally:
+        process.kill()
+        process.wait(60)
+    assert Path(session).is_dir() and _alive(int(pid))
+    session_guard.remove_abandoned_sessions()
+    deadline = time.monotonic() + 15
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(session).exists()
+    assert not _alive(int(pid)), "the dead session's emulator was left running"
+    assert Path(os.environ["HOME"]).is_dir()  # this session's own directory stays
 
 
 def test_the_session_has_a_home_of_its_own() -> None:
