@@ -29,9 +29,9 @@ EMULATOR_CREDENTIALS = {"aws_access_key_id": "batchmagic", "aws_secret_access_ke
 # of a second each (the loader only reads files; nothing changes what it returns).
 _loaders: dict[str, Loader] = {}
 _loaders_lock = threading.Lock()
-# Held while clients are made (``load_models`` included): a client wanted while the models are
-# being read waits for them instead of reading them a second time.
-_making_clients = threading.Lock()
+# Held while ``load_models`` reads the models: a client wanted meanwhile waits for them instead
+# of reading them a second time (other clients are made side by side, as before).
+_loading_models = threading.Lock()
 
 
 def _share_loader(session: boto3.Session) -> None:
@@ -161,7 +161,9 @@ class AwsClients:
 
     def client(self, service: str, config: Config | None = None) -> Any:
         # boto3.Session.client is not thread-safe; clients themselves are.
-        with _making_clients, self._lock:
+        with _loading_models:
+            pass
+        with self._lock:
             return self._make_client(service, config)
 
     def _make_client(self, service: str, config: Config | None = None) -> Any:
@@ -177,7 +179,7 @@ def load_models(services: tuple[str, ...] = ("sts", "logs", "s3", "iam", "ec2", 
     """Read what clients of ``services`` need (models, endpoint rules) into the shared loader,
     before the endpoint is known: the clients made afterwards are made at once."""
     clients = AwsClients(AwsTarget(endpoint_url="http://127.0.0.1:9", emulator=True))
-    with _making_clients:
+    with _loading_models:
         for service in services:
             clients._make_client(service)
 

@@ -22,11 +22,19 @@ config.HistoryManager.enabled = False
 if os.environ.get("TEST_CONFIG_QUEUE"):  # an AWS setting in the IPython configuration
     config.AwsBatchMagics.queue = os.environ["TEST_CONFIG_QUEUE"]
 shell = InteractiveShell.instance(config=config)
+names = []  # every thread started while the extension loads (one may be done already)
+thread_start = threading.Thread.start
+def start(thread):
+    names.append(thread.name)
+    thread_start(thread)
+threading.Thread.start = start
 shell.run_line_magic("load_ext", "batchmagic")
-started = [t for t in threading.enumerate() if t.name == "batchmagic-local-prestart"]
-early = [t for t in threading.enumerate() if t.name == "batchmagic-local-start"]
-for thread in started + early:
-    thread.join(120)
+threading.Thread.start = thread_start
+for thread in threading.enumerate():
+    if thread.name in ("batchmagic-local-prestart", "batchmagic-local-start"):
+        thread.join(120)
+started = [n for n in names if n == "batchmagic-local-prestart"]
+early = [n for n in names if n == "batchmagic-local-start"]
 from batchmagic.emulator.daemon import read_state, health
 from batchmagic.run import target
 state = read_state() or {}
