@@ -341,3 +341,41 @@ def test_only_priced_usage_types_with_a_positive_price_count() -> None:
     assert parse_price_list([json.dumps({}), *products]) == (0.0472, 0.0052, 0.0378, 0.0041)
     unrelated = _product("EUW3-Fargate-Windows-GB-Hours", "9")
     assert parse_price_list([*products, unrelated])[1] == 0.0052  # type: ignore[index]
+
+
+def test_prices_are_refreshed_once_per_region_and_never_on_the_emulator(
+        emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchmagic.aws.clients import AwsClients, AwsTarget
+    from batchmagic.run import cost
+
+    monkeypatch.setattr(cost, "_refreshing", set())
+    asked: list[dict[str, object]] = []
+
+    def stop(params: dict[str, object], **_: object) -> None:
+        asked.append(params)
+        raise ConnectionError("not sent: the test only counts the requests")
+
+    def watch(clients: AwsClients) -> AwsClients:
+        clients.session.events.register("before-call.pricing.GetProducts", stop)
+        return clients
+
+    emulated = watch(AwsClients(AwsTarget(region="eu-west-3", endpoint_url=emulator_url,
+                                          emulator=True)))
+    cost.refresh_prices_in_background(emulated, "eu-west-3")
+    # On an account the Price List API is asked once per region (the request is stopped before
+    # it leaves: the table stays, as when the API is not reachable).
+    account = watch(AwsClients(AwsTarget(region="eu-west-3", endpoint_url=emulator_url)))
+    for _ in range(3):
+        cost.refresh_prices_in_background(account, "eu-west-3")
+    deadline = time.monotonic() + 30
+    while not asked and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert len(asked) == 1
+    # Fargate's Linux prices in the region, from the Price List API's endpoint in us-east-1.
+    assert asked[0]["url"] == "https://api.pricing.us-east-1.amazonaws.com/"
+    assert json.loads(asked[0]["body"]) == {  # type: ignore[arg-type]
+        "ServiceCode": "AmazonECS", "MaxResults": 100,
+        "Filters": [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-3"},
+                    {"Type": "TERM_MATCH", "Field": "operatingSystem", "Value": "Linux"}]}
+    assert cost._refreshing == {"eu-west-3"}
