@@ -134,12 +134,15 @@ def models_read_once() -> Iterator[None]:
 
 
 def import_ec2_models() -> None:
-    """Import moto's EC2 models: offerings deferred, every model and region list read once."""
-    if "moto.ec2.models" in sys.modules:  # imported, or being imported (import waits for it)
-        return
-    defer_instance_type_offerings()
-    with models_read_once():
-        import moto.ec2.models  # noqa: F401
+    """Import moto's EC2 models: offerings deferred, every model and region list read once;
+    default AMIs made on first use (``defaultamis``)."""
+    from batchmagic.emulator import defaultamis
+
+    if "moto.ec2.models" not in sys.modules:  # else imported, or being imported (import waits)
+        defer_instance_type_offerings()
+        with models_read_once():
+            import moto.ec2.models  # noqa: F401
+    defaultamis.defer_default_amis()
 
 
 @functools.cache
