@@ -22,16 +22,24 @@ def _retrying(call: Callable[[], Any]) -> Any:
     while True:  # reads and setup through the faults, whatever the retry quota says
         try:
             return call()
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:
             if "exist" in str(error):
-                return None
+                return None  # made by an attempt whose answer was lost
+            if error.response.get("Error", {}).get("Code") == "ClientException":
+                raise  # a refusal is not a fault: retrying it would loop for ever
+        except BotoCoreError:
+            pass
 
 
-def _setup(batch: Any, tag: str) -> tuple[str, str]:
+def _setup(batch: Any, ec2: Any, tag: str) -> tuple[str, str]:
     ce, queue, definition = f"bench-ce-{tag}", f"bench-q-{tag}", f"bench-def-{tag}"
+    # Fargate environments need real subnets and a security group, as on AWS.
+    subnets = [s["SubnetId"] for s in _retrying(ec2.describe_subnets)["Subnets"]]
+    groups = [g["GroupId"] for g in _retrying(ec2.describe_security_groups)["SecurityGroups"]]
     _retrying(lambda: batch.create_compute_environment(
         computeEnvironmentName=ce, type="MANAGED",
-        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": ["subnet-1"]}))
+        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": subnets[:1],
+                          "securityGroupIds": groups[:1]}))
     while _retrying(lambda: batch.describe_compute_environments(
             computeEnvironments=[ce]))["computeEnvironments"][0]["status"] != "VALID":
         time.sleep(0.05)
@@ -96,7 +104,7 @@ def bench_parity(bench: Bench) -> None:
     with run_emulator(faults=FAULTS) as url:
         clients = AwsClients(AwsTarget(region="us-east-1", endpoint_url=url, emulator=True))
         batch = clients.client("batch", Config(retries={"total_max_attempts": 1}))
-        queue, definition = _setup(batch, str(time.monotonic_ns()))
+        queue, definition = _setup(batch, clients.ec2, str(time.monotonic_ns()))
         ours = _duplicates(lambda p: submit_once(clients, p, sleep=lambda _s: None), batch,
                            queue, definition, "once")
         theirs = _duplicates(lambda p: clients.batch.submit_job(**p), batch, queue,
