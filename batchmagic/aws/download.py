@@ -82,14 +82,20 @@ def download_outputs(
                              else Path(scratch.name) / uuid.uuid4().hex)
             pending.append((obj.key, _fetch(clients, location.bucket, obj, buffers[name],
                                             counter)))
-        for dest, obj in targets.items():
+        # Per file only what must be: a directory is made once, and temp names share one
+        # random token (2,000 small files spent a fifth of their time on mkdir and urandom).
+        made: set[Path] = set()
+        token = uuid.uuid4().hex[:12]
+        for number, (dest, obj) in enumerate(targets.items()):
             try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.parent not in made:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(dest.parent)
             except OSError as exc:
                 result.skipped.append((obj.key, f"cannot create {dest.parent}: "
                                                  f"{exc.strerror or exc}"))
                 continue
-            temp = dest.parent / f".{dest.name[:200]}.{uuid.uuid4().hex[:12]}.part"
+            temp = dest.parent / f".{dest.name[:200]}.{token}{number}.part"
             renames.append((obj.key, temp, dest))
             pending.append((obj.key, _fetch(clients, location.bucket, obj, temp, counter)))
         failures = _failures(pending, stop)
