@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +19,9 @@ import pytest
 from batchmagic.run.template import render_cell
 from batchmagic.runtime import runtime_files
 from batchmagic.runtime.bootstrap import DONE_LINE
+from tests.runtime.finished import Finished
 
 REFERENCE = Path(__file__).parent / "data" / "kestra_reference_script.py"
-
-
-@dataclass
-class Finished:
-    code: int
-    stdout: str
-    stderr: str
-    workdir: Path
-
-    @property
-    def result(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.workdir / ".batchmagic/result.json").read_text())
-        return data
-
-    @property
-    def pulled(self) -> dict[str, Any]:
-        with open(self.workdir / ".batchmagic/pull.pkl", "rb") as handle:
-            data: dict[str, Any] = pickle.load(handle)
-        return data
 
 
 def stage(tmp_path: Path, cell: str, push: dict[str, Any] | None = None) -> Path:

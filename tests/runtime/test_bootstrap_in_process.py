@@ -27,25 +27,7 @@ from typing import Any
 import pytest
 
 from batchmagic.runtime import bootstrap
-
-
-@dataclass
-class Finished:
-    code: int
-    stdout: str
-    stderr: str
-    workdir: Path
-
-    @property
-    def result(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.workdir / ".batchmagic/result.json").read_text())
-        return data
-
-    @property
-    def pulled(self) -> dict[str, Any]:
-        with open(self.workdir / ".batchmagic/pull.pkl", "rb") as handle:
-            data: dict[str, Any] = pickle.load(handle)
-        return data
+from tests.runtime.finished import Finished
 
 
 class _KernelWithPoint(pickle.Unpickler):
