@@ -10,7 +10,6 @@ it in a child process and kill that process.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import signal
@@ -54,21 +53,28 @@ def remove_abandoned_sessions() -> None:
         except (OSError, ValueError):
             continue  # not one of ours, or still being made
         if not _alive(owner):
-            _stop_abandoned_emulator(session / "state" / "emulator.json")
+            _stop_processes_of(session)
             shutil.rmtree(session, ignore_errors=True)
 
 
-def _stop_abandoned_emulator(state: Path) -> None:
-    try:
-        pid = int(json.loads(state.read_text())["pid"])
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # none, or already gone
-    if b"batchmagic" not in command:
-        return  # a process that reused the pid
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15  # it writes to its state dir as it stops
-    while _alive(pid) and time.monotonic() < deadline:
+def _stop_processes_of(session: Path) -> None:
+    """SIGTERM to every process whose command line names the session's directory (its
+    background emulator, ``--state-file …/state/emulator.json``, and what that emulator started
+    and left running, such as the emulated image's venv being built under its HOME), then wait
+    for them: they would write into the directory as it is removed."""
+    marker = str(session).encode()
+    mine = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGTERM)
+                mine.append(int(entry.name))
+        except (OSError, ProcessLookupError):
+            continue  # gone meanwhile
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in mine) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
@@ -79,7 +85,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process
-    return True
+    try:  # a zombie (ended, not reaped yet) is gone as far as its files are concerned
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def stop_emulator() -> None:
