@@ -184,7 +184,8 @@ def submit_test_job(clients: AwsClients, settings: Settings, report: Report | No
         done(CheckResult("test job", FAIL, "no bucket configured", "run `batchmagic setup`"))
         return results
     job = TestJob(clients, settings, timeout)
-    logs_fix = f"allow logs:GetLogEvents and logs:StartLiveTail on {LOG_GROUP}"
+    logs_fix = (f"allow logs:GetLogEvents, logs:FilterLogEvents and logs:StartLiveTail on "
+                f"{LOG_GROUP}")
     try:
         done(_step("test job: definition", job.register,
                    "allow batch:RegisterJobDefinition and iam:PassRole on the roles"))
