@@ -40,17 +40,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.procmem import (
-    PeakSampler,
-    Row,
-    isolate,
-    mb,
-    rss,
-    say,
-    settle,
-    table,
-    tree_rss,
-)
+from benchmarks.harness import Row, isolate, say, table
+from benchmarks.procmem import PeakSampler, mb, rss, settle, tree_rss
 
 MiB = 1024 * 1024
 MB = 1_000_000

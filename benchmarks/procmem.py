@@ -1,63 +1,14 @@
-"""Helpers of the footprint benchmarks: resident memory of processes (Linux /proc), a fresh
-user's isolated environment, the results table."""
+"""Helpers of the footprint benchmarks: resident memory of processes (Linux /proc). The fresh
+user's environment and the results table are the harness's (``benchmarks/harness.py``)."""
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 MiB = 1024 * 1024
-
-
-# ---------------------------------------------------------------------------------------------
-# Output, isolation
-
-
-@dataclass
-class Row:
-    metric: str
-    ours: str
-    baseline: str
-    ratio: str
-    target: str
-    ok: bool | None
-
-
-def say(text: str = "") -> None:
-    print(text, file=sys.__stdout__, flush=True)
-
-
-def table(rows: list[Row]) -> str:
-    head = ("metric", "batchmagic", "baseline", "ratio", "target", "pass/fail")
-    body = [(r.metric, r.ours, r.baseline, r.ratio, r.target,
-             "-" if r.ok is None else ("PASS" if r.ok else "FAIL")) for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-                      *(line(b) for b in body)])
-
-
-def isolate(root: Path) -> None:
-    """Per-user state of a fresh user under ``root``; no AWS settings from this machine."""
-    for name in list(os.environ):
-        if name.startswith(("AWS_", "BATCHMAGIC_")):
-            del os.environ[name]
-    os.environ.update({
-        "BATCHMAGIC_STATE_DIR": str(root / "state"),
-        "BATCHMAGIC_CONFIG": str(root / "config" / "settings.json"),
-        "IPYTHONDIR": str(root / "ipython"),
-        "AWS_CONFIG_FILE": str(root / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(root / "aws-credentials"),
-    })
 
 
 # ---------------------------------------------------------------------------------------------
