@@ -29,6 +29,17 @@ def _requirements(container: dict[str, Any], kind: str) -> list[str]:
             if isinstance(item, dict) and item.get("type") == kind]
 
 
+def _whole_total(container: dict[str, Any], kind: str, whole: re.Pattern[str]) -> int:
+    """The sum of the container's ``kind`` requirements, each a whole number per ``whole``."""
+    total = 0
+    for value in _requirements(container, kind):
+        if not whole.match(value):
+            raise BatchError(f"{EXCEPTION}Value {value} for type {kind} in resourceRequirement "
+                             "is not valid. Please provide a numeric value.")
+        total += int(value)
+    return total
+
+
 def check_ec2_resources(containers: list[dict[str, Any]], *, submitted: bool) -> None:
     """EC2: every VCPU value a positive whole number ("2", not "2.0" nor "0.5"), MEMORY whole
     MiB; once submitted (the values may come from overrides) the job as a whole has at least
@@ -36,18 +47,8 @@ def check_ec2_resources(containers: list[dict[str, Any]], *, submitted: bool) ->
     another one gives the job its vCPUs."""
     total_vcpus, total_memory = 0, 0
     for container in containers:
-        for value in _requirements(container, "VCPU"):
-            if not _WHOLE_VCPU.match(value):
-                raise BatchError(f"{EXCEPTION}Value {value} for type VCPU in "
-                                 "resourceRequirement is not valid. Please provide a numeric "
-                                 "value.")
-            total_vcpus += int(value)
-        for value in _requirements(container, "MEMORY"):
-            if not _WHOLE_MIB.match(value):
-                raise BatchError(f"{EXCEPTION}Value {value} for type MEMORY in "
-                                 "resourceRequirement is not valid. Please provide a numeric "
-                                 "value.")
-            total_memory += int(value)
+        total_vcpus += _whole_total(container, "VCPU", _WHOLE_VCPU)
+        total_memory += _whole_total(container, "MEMORY", _WHOLE_MIB)
         total_vcpus += int(container.get("vcpus") or 0)
         total_memory += int(container.get("memory") or 0)
     if not submitted:
