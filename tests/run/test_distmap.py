@@ -98,3 +98,58 @@ def test_an_explicit_package_does_not_stop_auto_for_the_next_imports(site: Path,
     packages = resolve("import firstmod\nimport secondmod\n",
                        PackageRequest(pip=("first>=1",)), tmp_path)
     assert packages.requirements == ("first>=1", "second==2.0")
+
+
+def test_only_importable_top_level_names_are_mapped(site: Path) -> None:
+    from batchmagic.run.distmap import module_distributions
+
+    _distribution(site, "tidy", "1.0", record=[
+        "tidy/__init__.py", "__pycache__/tidy.cpython-311.pyc", "__init__.py",
+        "not-a-module/x.py", "has.dot/x.py", "2fast/x.py", "bin/tool", "tidyext.pyd",
+        "tidy_cli.py,sha256=abc,12"])
+    mapped = {module for module, names in module_distributions().items() if "tidy" in names}
+    assert mapped == {"tidy", "tidyext", "tidy_cli"}
+
+
+def test_the_first_distribution_of_a_name_on_sys_path_wins(
+        site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchmagic.run.distmap import module_distributions
+
+    later = tmp_path / "later-site"
+    later.mkdir()
+    monkeypatch.syspath_prepend(str(later))  # now before `site` on sys.path
+    monkeypatch.syspath_prepend(str(tmp_path / "missing"))  # an entry that is not there
+    _distribution(later, "Shared_Name", "2.0", record=["shared_new.py"])
+    _distribution(site, "shared_name", "1.0", record=["shared_old.py"])
+    _distribution(site, "alsoshared", "1.0", record=["shared_new.py"])
+    # A file named like a distribution does not hide the distribution of that name after it.
+    (later / "plain-1.0.dist-info").write_text("a file, not a directory")
+    _distribution(site, "plain", "1.0", record=["plainmod.py"])
+    egg = site / "eggy-0.5.egg-info"
+    egg.mkdir()
+    (egg / "top_level.txt").write_text("eggmod\n")
+    module_distributions.cache_clear()
+    mapping = module_distributions()
+    assert "shared_old" not in mapping  # shared_name 1.0 is hidden by Shared_Name 2.0
+    assert mapping["shared_new"][:2] == ["Shared_Name", "alsoshared"]  # in sys.path order
+    assert mapping["eggmod"] == ["eggy"]
+    assert mapping["plainmod"] == ["plain"]
+
+
+def test_the_background_build_cannot_keep_the_kernel_alive(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from batchmagic.run import distmap
+
+    started: list[threading.Thread] = []
+
+    class Recorded(threading.Thread):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(threading, "Thread", Recorded)  # the one distmap starts
+    distmap.warm_in_background()
+    started[0].join(20)
+    assert started[0].daemon and started[0].name == "batchmagic-packages"
