@@ -154,3 +154,39 @@ def test_a_download_asks_for_each_object_once(clients: AwsClients, location: Run
     assert sorted(p.name for p in result.files) == sorted(outputs)
     assert calls["HeadObject"] == 0
     assert calls["GetObject"] == len(outputs)
+
+
+def test_files_and_blobs_over_the_small_object_size_arrive_whole(
+        clients: AwsClients, location: RunLocation, tmp_path: Path,
+        calls: Counter[str]) -> None:
+    # Over 1 MiB, uploads go through s3transfer (a pushed DataFrame's pickle, a data file);
+    # up to it, one PutObject each. Both halves must land at in/ + key, byte for byte.
+    big_file, small_file = tmp_path / "big.bin", tmp_path / "small.bin"
+    big_file.write_bytes(os.urandom(1024 * 1024 + 1))
+    small_file.write_bytes(os.urandom(1024 * 1024))
+    blobs = {".batchmagic/push.pkl": os.urandom(1024 * 1024 + 3),
+             ".batchmagic/cell.py": b"print(1)\n"}
+    sent = upload(clients, location, [(big_file, "data/big.bin"), (small_file, "small.bin")],
+                  blobs)
+    assert sent == 2 * 1024 * 1024 + 1 + 1024 * 1024 + 3 + 9
+    expected = {"data/big.bin": big_file.read_bytes(), "small.bin": small_file.read_bytes(),
+                **blobs}
+    for key, body in expected.items():
+        got = clients.s3.get_object(Bucket=location.bucket, Key=location.in_prefix + key)
+        assert got["Body"].read() == body, key
+    assert calls["PutObject"] == 4  # none multipart: 16 MiB is the multipart threshold
+
+
+def test_deleting_never_asks_for_more_than_1000_keys_at_once(
+        clients: AwsClients, location: RunLocation) -> None:
+    # DeleteObjects takes at most 1,000 keys (https://docs.aws.amazon.com/AmazonS3/latest/API/
+    # API_DeleteObjects.html), whatever batch the caller asks for.
+    upload(clients, location, [], {f"k{i:04d}": b"" for i in range(1001)})
+    sizes: list[int] = []
+    clients.s3.meta.events.register(
+        "before-call.s3.DeleteObjects",
+        lambda params, **_: sizes.append(params["body"].count(b"<Key>")))
+    trailing = RunLocation(location.bucket, location.run_prefix + "/")
+    assert delete_prefix(clients, trailing, batch=5000) == 1001
+    assert sizes == [1000, 1]
+    assert list_objects(clients, location.bucket, location.run_prefix) == []
