@@ -130,7 +130,9 @@ def test_a_job_whose_main_never_ran_is_a_failure() -> None:
 
 def test_a_run_without_result_json_says_why() -> None:
     snapshot = _snapshot()
-    assert _failed(_run(), snapshot) == (
+    run = _run()
+    run.snapshot = snapshot
+    assert str(failure(run, snapshot, None)) == _failed(_run(), snapshot) == (
         f"{WHERE}: no results under s3://bkt/batchmagic/me/r1/out/ - already collected by an "
         "earlier run or attach (the prefix is deleted unless --keep)")
     assert _failed(_run(), snapshot, never_collected=True) == (
@@ -142,11 +144,12 @@ def test_a_run_without_result_json_says_why() -> None:
 
 def test_a_pulled_variable_the_cell_did_not_leave_is_named_with_why() -> None:
     run = _run(pull=("model", "scores", "table"))
-    run.cell_result = CellResult(ok=True, unpicklable_pull={"scores": "cannot pickle 'generator'"})
+    run.cell_result = CellResult(ok=True, unpicklable_pull={
+        "model": "cannot pickle '_thread.lock'", "scores": "cannot pickle 'generator'"})
     run.pulled = {"table": [1, 2]}
     assert _failed(run, _snapshot()) == (
-        "--pull: the cell did not leave model, scores (scores: cannot pickle 'generator'); "
-        + WHERE)
+        "--pull: the cell did not leave model, scores (model: cannot pickle '_thread.lock'; "
+        f"scores: cannot pickle 'generator'); {WHERE}")
     run.cell_result = CellResult(ok=True)
     assert _failed(run, _snapshot()) == f"--pull: the cell did not leave model, scores; {WHERE}"
 
