@@ -187,6 +187,25 @@ def test_a_symlink_out_of_the_output_dir_is_never_followed(
         f"a symbolic link in {out} would take it outside"]
 
 
+def test_a_file_that_is_a_symlink_out_of_the_output_dir_is_skipped(
+    clients: AwsClients, location: RunLocation, tmp_path: Path
+) -> None:
+    outside, out = tmp_path / "outside.txt", tmp_path / "out"
+    outside.write_bytes(b"the user's own")
+    (out / "sub").mkdir(parents=True)
+    os.symlink(outside, out / "sub" / "result.txt")
+    os.symlink(out / "sub", out / "inside")  # a link that stays inside is fine
+    _put(clients, location, "sub/result.txt", b"evil")
+    _put(clients, location, "sub/other.txt", b"other")
+    _put(clients, location, "inside/third.txt", b"third")
+    result = download_outputs(clients, location, out)
+    assert outside.read_bytes() == b"the user's own"
+    assert result.files == [out / "inside" / "third.txt", out / "sub" / "other.txt"]
+    assert (out / "sub" / "third.txt").read_bytes() == b"third"
+    assert [(key.rsplit("/", 2)[-2:], why) for key, why in result.skipped] == [
+        (["sub", "result.txt"], f"a symbolic link in {out} would take it outside")]
+
+
 def test_a_file_directory_clash_skips_one_key(clients: AwsClients, location: RunLocation,
                                               tmp_path: Path) -> None:
     _put(clients, location, "a", b"file")
