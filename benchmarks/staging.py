@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import shutil
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,7 @@ def dir_bytes(directory: Path) -> tuple[int, int]:
 
 def bench_staging(bench: Bench) -> None:
     from batchmagic.aws.clients import AwsClients
-    from batchmagic.aws.download import download_outputs
-    from batchmagic.aws.staging import RunLocation, delete_prefix, upload
+    from batchmagic.aws.staging import RunLocation, delete_prefix
     from batchmagic.run.target import local_target, resolve_target
     from batchmagic.settings import Settings
 
@@ -62,6 +63,7 @@ def bench_staging(bench: Bench) -> None:
         files = make_files(data, count, size)
         total = count * size
         results: dict[str, list[float]] = defaultdict(list)
+        kept: list[Path] = []
         for rep in range(bench.args.reps):
             tag = f"bench/{count}-{rep}-{os.getpid()}"
             # batchmagic upload: keys land under <tag>/bm/in/dl/out/, which is the out/ half of
@@ -69,36 +71,35 @@ def bench_staging(bench: Bench) -> None:
             up = RunLocation(bucket, f"{tag}/bm")
             down = RunLocation(bucket, f"{tag}/bm/in/dl")
             planned = [(path, "dl/out/" + key) for path, key in files]
-            start, cpu = time.perf_counter(), cpu_seconds()
-            sent = upload(clients, up, planned, {})
-            results["bm up"].append(time.perf_counter() - start)
-            results["bm up cpu"].append(cpu_seconds() - cpu)
-            assert sent == total
-            cli_up = f"s3://{bucket}/{tag}/cli/"
-            start, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
-            subprocess.run([aws, "s3", "cp", "--recursive", "--only-show-errors", str(data),
-                            cli_up], env=env, check=True)
-            results["cli up"].append(time.perf_counter() - start)
-            results["cli up cpu"].append(cpu_seconds(resource.RUSAGE_CHILDREN) - cpu)
-
             dest = bench.root / "staging" / f"bm-{count}-{rep}"
-            start, cpu = time.perf_counter(), cpu_seconds()
-            got = download_outputs(clients, down, dest)
-            results["bm down"].append(time.perf_counter() - start)
-            results["bm down cpu"].append(cpu_seconds() - cpu)
-            assert len(got.files) == count and dir_bytes(dest) == (count, total), dir_bytes(dest)
             dest_cli = bench.root / "staging" / f"cli-{count}-{rep}"
-            start, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
-            subprocess.run([aws, "s3", "cp", "--recursive", "--only-show-errors",
-                            down.out_uri, str(dest_cli)], env=env, check=True)
-            results["cli down"].append(time.perf_counter() - start)
-            results["cli down cpu"].append(cpu_seconds(resource.RUSAGE_CHILDREN) - cpu)
+            kept += [dest, dest_cli]
+            bm_up = functools.partial(upload_all, clients, up, planned, total)
+            bm_down = functools.partial(download_all, clients, down, dest, count)
+            cli_up = [aws, "s3", "cp", "--recursive", "--only-show-errors", str(data),
+                      f"s3://{bucket}/{tag}/cli/"]
+            cli_down = [aws, "s3", "cp", "--recursive", "--only-show-errors", down.out_uri,
+                        str(dest_cli)]
+            # Each tool goes first in every other repetition: whatever the one before leaves
+            # behind (a warm cache, freed inodes) favours neither.
+            order = 1 if rep % 2 == 0 else -1
+            ups: list[Step] = [("bm up", bm_up), ("cli up", cli_up)]
+            downs: list[Step] = [("bm down", bm_down), ("cli down", cli_down)]
+            for name, step in (*ups[::order], *downs[::order]):
+                seconds, cpu = timed(step, env)
+                results[name].append(seconds)
+                results[f"{name} cpu"].append(cpu)
+            assert dir_bytes(dest) == (count, total), dir_bytes(dest)
             assert dir_bytes(dest_cli) == (count, total), dir_bytes(dest_cli)
-            shutil.rmtree(dest)
-            shutil.rmtree(dest_cli)
             delete_prefix(clients, RunLocation(bucket, tag))
         ceiling = server_ceiling(clients, bucket, files, f"bench/raw-{os.getpid()}")
-        shutil.rmtree(data)
+        # Downloads are removed only now, not between repetitions: on a file system that skips
+        # recently deleted inodes when it makes new ones (ext4 without a journal, as on the
+        # machine of benchmarks/README.md: ``recently_deleted`` in fs/ext4/ialloc.c skips inodes
+        # freed in the last 60-300 s), a file made right after 4,000 deletions cost up to 0.7 ms
+        # of kernel time instead of ~30 us, charged to whichever tool downloaded next.
+        for directory in (data, *kept):
+            shutil.rmtree(directory)
         for direction in ("up", "down"):
             ours, cli = min(results[f"bm {direction}"]), min(results[f"cli {direction}"])
             speedup = cli / ours
@@ -117,6 +118,36 @@ def bench_staging(bench: Bench) -> None:
             bench.rows.append(Row(
                 f"  client CPU, {name} {label}", f"{ours_cpu:.2f} s", f"{cli_cpu:.2f} s",
                 f"{cli_cpu / ours_cpu:.2f}x less" if ours_cpu else "-", "(info)", None))
+
+
+Step = tuple[str, "Callable[[], None] | list[str]"]
+"""A named transfer: a function run in this process, or a command line (the AWS CLI)."""
+
+
+def upload_all(clients: Any, location: Any, planned: list[tuple[Path, str]],
+               total: int) -> None:
+    from batchmagic.aws.staging import upload
+
+    assert upload(clients, location, planned, {}) == total
+
+
+def download_all(clients: Any, location: Any, dest: Path, count: int) -> None:
+    from batchmagic.aws.download import download_outputs
+
+    got = download_outputs(clients, location, dest)
+    assert len(got.files) == count, len(got.files)
+
+
+def timed(step: Callable[[], None] | list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, CPU seconds) of one transfer: a function of this process, or a command (its
+    CPU is that of the finished child)."""
+    who = resource.RUSAGE_SELF if callable(step) else resource.RUSAGE_CHILDREN
+    start, cpu = time.perf_counter(), cpu_seconds(who)
+    if callable(step):
+        step()
+    else:
+        subprocess.run(step, env=env, check=True)
+    return time.perf_counter() - start, cpu_seconds(who) - cpu
 
 
 def rate(total: int, count: int, seconds: float) -> str:
