@@ -7,6 +7,7 @@ some dict/set literals do, so every template error message says how to switch te
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -74,8 +75,21 @@ def _template_line(error: BaseException) -> int | None:
     return line
 
 
+# The line breaks Python and Jinja count lines by. str.splitlines() also breaks at \v, \f,
+# \x1c-\x1e, \x85, U+2028 and U+2029, which a cell may hold in a string or a comment: the
+# excerpt would then show another line than the one the error names.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _source_lines(source: str) -> list[str]:
+    lines = _LINE_BREAK.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()  # a final line break ends the last line, it starts none
+    return lines
+
+
 def _excerpt(source: str, line: int | None) -> str:
-    lines = source.splitlines()
+    lines = _source_lines(source)
     if not line or not 1 <= line <= len(lines):
         return ""
     return f"    {line} | {lines[line - 1]}\n"
@@ -100,7 +114,7 @@ def _syntax_message(source: str, error: SyntaxError) -> str:
     line = error.lineno or 0
     kind = type(error).__name__
     message = f"{kind} in the cell at line {line}: {error.msg}"
-    lines = source.splitlines()
+    lines = _source_lines(source)
     text = lines[line - 1] if 1 <= line <= len(lines) else (error.text or "").rstrip("\n")
     if text:
         prefix = f"    {line} | "

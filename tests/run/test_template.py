@@ -163,3 +163,63 @@ def test_the_check_accepts_what_the_job_accepts() -> None:
     # Compiled without this module's `from __future__ import annotations`, under which a
     # `yield` in a local annotation would be refused although the job runs it.
     check_python("def g():\n    x: (yield) = 1\n")
+
+
+@pytest.mark.parametrize("odd", ["\u2028", "\u2029", "\x0c", "\x0b", "\x1c", "\x85"])
+def test_characters_other_tools_break_lines_at_do_not_shift_the_excerpt(odd: str) -> None:
+    # Python and Jinja count lines at \n, \r\n and \r only; str.splitlines() also at these.
+    with pytest.raises(ConfigurationError) as info:
+        check_python(f"s = 'a{odd}b'\nx = = 2\n")
+    assert str(info.value) == ("SyntaxError in the cell at line 2: invalid syntax\n"
+                               "    2 | x = = 2\n            ^\n"
+                               "Nothing was uploaded or submitted.")
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(f"s = 'a{odd}b'\nc = '{{{{ nope }}}}'\n", {})
+    assert str(info.value) == ("Cell template error at line 2: 'nope' is undefined. Known "
+                               "names: none.\n    2 | c = '{{ nope }}'\n" + HINT)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends_name_the_right_line(newline: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python(f"a = 1{newline}x = = 2{newline}")
+    assert str(info.value).splitlines()[1:3] == ["    2 | x = = 2", "            ^"]
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(f"a = 1{newline}{{{{ nope }}}}{newline}", {})
+    assert str(info.value).splitlines()[1] == "    2 | {{ nope }}"
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    # The error spans two lines: one caret where it starts, not a width from the other line.
+    ("(a,\n b) += 1\n", "SyntaxError in the cell at line 1: 'tuple' is an illegal expression "
+                        "for augmented assignment\n    1 | (a,\n        ^"),
+    # No end reported (end_offset 0 or -1): one caret, even just past the end of the line.
+    ("def f(\n", "SyntaxError in the cell at line 1: '(' was never closed\n"
+                 "    1 | def f(\n             ^"),
+    ("if True:", "IndentationError in the cell at line 1: expected an indented block after "
+                 "'if' statement on line 1\n    1 | if True:\n                ^"),
+    ("x = 10_\n", "SyntaxError in the cell at line 1: invalid decimal literal\n"
+                  "    1 | x = 10_\n              ^"),
+])
+def test_the_caret_is_one_wide_where_python_gives_no_usable_end(source: str,
+                                                                 message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python(source)
+    assert str(info.value) == message + "\nNothing was uploaded or submitted."
+
+
+def test_values_are_rendered_as_they_are_never_html_escaped() -> None:
+    context = {"query": "a < b & c > 'd' \"e\""}
+    assert render_cell("q = '''{{ query }}'''\n", context) == (
+        "q = '''a < b & c > 'd' \"e\"'''\n")
+
+
+def test_an_error_past_the_last_line_shows_the_line_python_read() -> None:
+    # Python 3.8/3.9 (a kernel may run them) report an unexpected end of file on the line after
+    # the last, with the text they read and no end position.
+    from batchmagic.run.template import _syntax_message
+
+    error = SyntaxError("unexpected EOF while parsing", ("<aws_batch cell>", 3, 9, "if True:\n"))
+    assert _syntax_message("x = 1\nif True:\n", error) == (
+        "SyntaxError in the cell at line 3: unexpected EOF while parsing\n"
+        "    3 | if True:\n                ^\nNothing was uploaded or submitted.")
