@@ -132,3 +132,31 @@ def test_two_logs_of_the_same_container_spill_apart(tmp_path: Path) -> None:
         second.add(f"second {i}")
     assert list(first) == [f"first {i}" for i in range(8)]
     assert list(second) == [f"second {i}" for i in range(8)]
+
+
+def test_reading_while_lines_spill_gives_the_log_as_it_was_when_reading_began(
+        tmp_path: Path) -> None:
+    # run.logs read while the follower thread adds lines: the spill file grows under the
+    # reader (its lines are long enough that the reader has not buffered them all yet).
+    log = ContainerLog("main", memory_lines=100, spill_to=tmp_path)
+    lines = [f"{i:04d} " + "x" * 200 for i in range(160)]
+    for line in lines[:101]:
+        log.add(line)
+    assert log.spilled == 50
+    reading = iter(log)
+    assert next(reading) == lines[0]
+    for line in lines[101:]:
+        log.add(line)  # spills 50 more lines into the file being read
+    assert log.spilled == 100
+    assert [lines[0], *reading] == lines[:101]
+    assert list(log) == lines
+
+
+def test_a_spill_file_already_gone_is_removed_quietly(tmp_path: Path) -> None:
+    from batchmagic.run.logbook import _remove
+
+    spilled = tmp_path / "spill.jsonl"
+    spilled.write_text("")
+    _remove(spilled)
+    assert not spilled.exists()
+    _remove(spilled)  # gone already (the state dir was cleaned up first): nothing to do
