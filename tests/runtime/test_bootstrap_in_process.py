@@ -421,3 +421,15 @@ def test_results_that_cannot_be_saved_fail_the_run_and_still_say_so(
     assert done.code == 1
     assert done.result["ok"] is False
     assert done.result["exception_type"] in ("IsADirectoryError", "OSError")
+
+
+def test_a_cell_that_redirects_and_closes_stdout_still_saves_its_results(
+        container: Container) -> None:
+    # A common cell: print to a log file through sys.stdout, close it, and never restore it.
+    cell = ("import sys\nsys.stdout = open('printed.log', 'w')\nprint('to the file')\n"
+            "sys.stdout.close()\nx = 1\n")
+    done = container.run(cell, pull="x")
+    assert done.code == 0, done.stderr
+    assert done.result["ok"] is True and done.pulled == {"x": 1}
+    assert (container.workdir / "printed.log").read_text() == "to the file\n"
+    assert done.stdout.splitlines()[-1] == bootstrap.DONE_LINE  # on the real stdout again
