@@ -119,22 +119,28 @@ def upload(
     pending: list[tuple[str, Any]] = []
     bucket, s3 = location.bucket, clients.s3
     with _manager(clients) as manager:
-        for (path, key), size in zip(files, sizes, strict=True):
-            if smallobjects.is_small(size):
-                future = smallobjects.put_file(s3, path, bucket, location.in_prefix + key,
-                                               subscriber)
-            else:
-                future = manager.upload(str(path), bucket, location.in_prefix + key,
-                                        subscribers=[subscriber])
-            pending.append((str(path), future))
-        for key, data in blobs.items():
-            if smallobjects.is_small(len(data)):
-                future = smallobjects.put_bytes(s3, data, bucket, location.in_prefix + key,
-                                                subscriber)
-            else:
-                future = manager.upload(io.BytesIO(data), bucket, location.in_prefix + key,
-                                        subscribers=[subscriber])
-            pending.append((key, future))
+        try:
+            for (path, key), size in zip(files, sizes, strict=True):
+                if smallobjects.is_small(size):
+                    future = smallobjects.put_file(s3, path, bucket, location.in_prefix + key,
+                                                   subscriber)
+                else:
+                    future = manager.upload(str(path), bucket, location.in_prefix + key,
+                                            subscribers=[subscriber])
+                pending.append((str(path), future))
+            for key, data in blobs.items():
+                if smallobjects.is_small(len(data)):
+                    future = smallobjects.put_bytes(s3, data, bucket, location.in_prefix + key,
+                                                    subscriber)
+                else:
+                    future = manager.upload(io.BytesIO(data), bucket, location.in_prefix + key,
+                                            subscribers=[subscriber])
+                pending.append((key, future))
+        except BaseException:
+            # Interrupted while files were still being handed out: the ones handed out so far
+            # are stopped as in _failures, so that none is written after the caller cleans up.
+            _stop(pending)
+            raise
         failures = _failures(pending)
     if failures:
         raise _failed("upload", failures, location.in_uri, "PutObject") from failures[0][1]
@@ -150,10 +156,15 @@ def _failures(pending: Sequence[tuple[str, Any]],
     try:
         return _wait(pending, stop)
     except BaseException:
-        for _, future in pending:
-            future.cancel()
-        smallobjects.wait_quietly([future for _, future in pending])
+        _stop(pending)
         raise
+
+
+def _stop(pending: Sequence[tuple[str, Any]]) -> None:
+    """Cancel every transfer not yet begun and wait for the ones under way."""
+    for _, future in pending:
+        future.cancel()
+    smallobjects.wait_quietly([future for _, future in pending])
 
 
 def _wait(pending: Sequence[tuple[str, Any]],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -190,3 +192,57 @@ def test_deleting_never_asks_for_more_than_1000_keys_at_once(
     assert delete_prefix(clients, trailing, batch=5000) == 1001
     assert sizes == [1000, 1]
     assert list_objects(clients, location.bucket, location.run_prefix) == []
+
+
+
+class _InterruptedBlobs(dict[str, bytes]):
+    """Blobs whose handing out is interrupted (Ctrl-C) after the first one."""
+
+    def items(self) -> Any:
+        for number, item in enumerate(super().items()):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield item
+
+
+@pytest.mark.parametrize("when", ["while waiting", "while handing out"])
+def test_an_interrupted_upload_cancels_the_rest_and_leaves_nothing_in_flight(
+        clients: AwsClients, location: RunLocation, tmp_path: Path, when: str) -> None:
+    # Ctrl-C while inputs go up: the files not yet sent are cancelled and the ones under way
+    # are waited for, so nothing is written under in/ once upload() has raised.
+    files = []
+    for i in range(120):
+        path = tmp_path / f"f{i:03d}.txt"
+        path.write_bytes(b"x" * 1000)
+        files.append((path, path.name))
+    interrupted: list[bool] = []
+    lock = threading.Lock()
+    started, ended = [0], [0]
+
+    def count(into: list[int], pause: float = 0.0) -> Any:
+        def counted(**_: Any) -> None:
+            with lock:
+                into[0] += 1
+            time.sleep(pause)  # a slow network: all files are handed out before one is sent
+        return counted
+
+    clients.s3.meta.events.register("before-call.s3.PutObject", count(started, 0.05))
+    clients.s3.meta.events.register("after-call.s3.PutObject", count(ended))
+
+    def progress(_: Any) -> None:
+        if when == "while waiting" and not interrupted:
+            interrupted.append(True)
+            _thread.interrupt_main()  # Ctrl-C, as the kernel's main thread gets it
+
+    blobs = {"a.bin": b"a", "b.bin": b"b"}
+    if when == "while handing out":
+        blobs = _InterruptedBlobs(blobs)
+    with pytest.raises(KeyboardInterrupt):
+        upload(clients, location, files, blobs, progress=progress)
+    with lock:
+        at_return = started[0], ended[0]
+    assert at_return[0] == at_return[1], "a PutObject was still under way after upload()"
+    assert at_return[0] < len(files), "nothing was cancelled"
+    time.sleep(0.2)
+    assert (started[0], ended[0]) == at_return, "a PutObject started after upload() raised"
+    assert len(list_objects(clients, location.bucket, location.in_prefix)) == at_return[0]
