@@ -229,6 +229,7 @@ class Run:
     def _interrupt(self) -> KeyboardInterrupt:
         """Stop now (TerminateJob, or cancel the download); nothing is bound later."""
         phase = "download" if self._downloading else "job"
+        was = self.status  # before TerminateJob: the line says what was stopped
         self._stop.set()
         if phase == "job":
             self.cancel("Interrupted from the notebook")
@@ -236,7 +237,7 @@ class Run:
             self._bound = True
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: return now
             wait_flushing(self._done, self._display, RETURN_WITHIN_S)
-        return interrupted(interrupt_summary(self, phase=phase))
+        return interrupted(interrupt_summary(self, phase=phase, was=was))
 
     def cancel(self, reason: str = "Cancelled from batchmagic") -> None:
         """Terminate the job (TerminateJob). The run ends once Batch reports the job stopped;

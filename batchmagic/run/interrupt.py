@@ -26,8 +26,9 @@ class Interrupted(Protocol):
     def status(self) -> str: ...
 
 
-def interrupt_summary(run: Interrupted, *, phase: str) -> str:
-    """The one line of an interrupted run, for the phase it was in."""
+def interrupt_summary(run: Interrupted, *, phase: str, was: str | None = None) -> str:
+    """The one line of an interrupted run, for the phase it was in; ``was`` is the job's
+    status when the interrupt came (the run's own has moved on once TerminateJob landed)."""
     attach = f"%aws_batch_attach {run.job_id}"
     where = f"job {run.job_name} ({run.job_id})"
     if phase == "download":
@@ -37,7 +38,7 @@ def interrupt_summary(run: Interrupted, *, phase: str) -> str:
                 + (f" ({arrived})" if run.files else "")
                 + f", no variables were bound; the rest stays under {run.location.out_uri} - "
                 f"{attach} fetches it")
-    return (f"{where} terminated (was {run.status}); its logs so far are in run.logs, its "
+    return (f"{where} terminated (was {was or run.status}); its logs so far are in run.logs, its "
             f"S3 prefix {run.location.out_uri} is kept - {attach} fetches what it wrote")
 
 
