@@ -29,3 +29,14 @@ def parse_line(magic: Any, line: str) -> argparse.Namespace:
     """Parse ``line`` with the argparse parser of a ``@magic_arguments`` magic."""
     parser: argparse.ArgumentParser = magic.parser
     return parser.parse_args(split_line(line))
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (``--limit 0`` or ``-3`` is a mistake)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: use a whole number of at least 1")
+    return value

@@ -24,7 +24,7 @@ from batchmagic.notebook.doctor import doctor_table
 from batchmagic.notebook.envs_table import EnvironmentsTable, cached_environments
 from batchmagic.notebook.jobs_table import JobsTable
 from batchmagic.notebook.jobs_table import rows as jobs_rows
-from batchmagic.notebook.line import parse_line
+from batchmagic.notebook.line import parse_line, positive_int
 from batchmagic.notebook.logs_magic import job_log, print_log
 from batchmagic.notebook.mapcell import attach_map, map_plan_of, run_map
 from batchmagic.notebook.origin import run_origin
@@ -36,7 +36,7 @@ from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
 from batchmagic.run.maprun import MapRun
-from batchmagic.run.preflight import check_where
+from batchmagic.run.preflight import check_settings
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
 from batchmagic.run.prestart import prestart_local
 from batchmagic.run.submit import complete_settings, launch
@@ -163,7 +163,7 @@ class AwsBatchMagics(Magics):
         map_options = mapopts.map_options(args)
         check_map_options(map_options, run_options.push, run_options.pull)
         settings, sources = self.effective_settings(opts.setting_values(args))
-        check_where(settings)  # endpoint, region, bucket: one line each, before any call
+        check_settings(settings)  # endpoint, region, bucket, image, ...: one line, before any call
         # --local picks the endpoint: a bucket/queue given here is used on the emulator too.
         self._given = tuple(n for n in ("bucket", "queue") if sources[n] in ("cell", "session"))
         if settings.local and sources["local"].startswith("default") and not self._told_local:
@@ -223,6 +223,7 @@ class AwsBatchMagics(Magics):
         values, resets = opts.setting_values(args), opts.reset_names(args)
         if values or resets:
             self.effective_settings(values)  # validates the values before keeping them
+            check_settings(Settings().with_values(**values))  # region, bucket, image, counts
             self.layers.session.update(values)
             for name in resets:  # `--image ''`: back to what the lower layers say
                 self.layers.session.pop(name, None)
@@ -249,7 +250,7 @@ class AwsBatchMagics(Magics):
 
     # --- jobs, attach, doctor ----------------------------------------------------------------
     @magic_arguments()
-    @argument("--limit", type=int, default=20, help="how many recent runs to show")
+    @argument("--limit", type=positive_int, default=20, help="how many recent runs to show")
     @line_magic
     def aws_batch_jobs(self, line: str) -> JobsTable:
         """Recent batchmagic runs (newest first) with their live status."""

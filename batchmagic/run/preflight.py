@@ -1,10 +1,14 @@
-"""Where a run goes, checked before anything else: endpoint URL, region, bucket name.
+"""Where a run goes, checked before anything else: endpoint URL, region, bucket name; and the
+values AWS Batch or batchmagic would only trip over later: image names and negative counts.
 
 Each mistake is one line naming the option, before any AWS call, upload or submit. Sources:
 S3 bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
 bucketnamingrules.html); the regions are botocore's own endpoint data for AWS Batch, in every
 partition, so a region that botocore does not know is refused (a new region needs a newer
-botocore, as it would to be reached at all).
+botocore, as it would to be reached at all). Image names: the Batch API reference,
+TaskContainerProperties.image ("Up to 255 letters (uppercase and lowercase), numbers, hyphens,
+underscores, colons, periods, forward slashes, and number signs are allowed", and
+``repository-url/image@digest``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from batchmagic.errors import ConfigurationError
 from batchmagic.settings import Settings
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IMAGE = re.compile(r"^[A-Za-z0-9_.:/#@-]{1,255}$")
 _BUCKET_RULES = ("3-63 characters: lowercase letters, digits, '.' and '-', starting and "
                  "ending with a letter or digit")
 
@@ -30,6 +35,22 @@ def check_where(settings: Settings) -> None:
         check_region(settings.region)
     if settings.bucket:
         check_bucket_name(settings.bucket)
+
+
+def check_settings(settings: Settings) -> None:
+    """Every check of this module: where the run goes, image names and counts."""
+    check_where(settings)
+    for flag, image in (("--image", settings.image), ("sidecar_image", settings.sidecar_image)):
+        if image and not _IMAGE.match(image):
+            raise ConfigurationError(
+                f"{flag} {image!r}: not an image name AWS Batch accepts (up to 255 letters, "
+                "digits and - _ : . / # @; e.g. python:3.11-slim or "
+                "public.ecr.aws/docker/library/python:3.11-slim)")
+    for flag, value, least in (("--runnable-timeout", settings.runnable_timeout, 1),
+                               ("--diagnose-after", settings.diagnose_after, 0),
+                               ("--log-tail", settings.log_tail, 0)):
+        if value is not None and value < least:
+            raise ConfigurationError(f"{flag} {value}: use a whole number of at least {least}")
 
 
 def check_endpoint_url(url: str) -> None:

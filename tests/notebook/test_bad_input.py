@@ -70,3 +70,23 @@ def test_output_dir_that_is_a_file_is_refused(ip: Any, tmp_path: Path,
     (tmp_path / "taken").write_text("a file")
     with pytest.raises(ConfigurationError, match="not a directory"):
         ip.run_cell_magic("aws_batch", "--local --output-dir taken", "pass")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("--region mars-1", "--region mars-1: not a region where AWS Batch is offered"),
+    ("--bucket Bad_Bucket", "--bucket Bad_Bucket: not a valid S3 bucket name"),
+    ("--log-tail -1", "--log-tail -1: use a whole number of at least 0"),
+    ("--image 'a b'", "--image 'a b': not an image name AWS Batch accepts"),
+])
+def test_session_defaults_are_checked_when_set(ip: Any, line: str, expected: str) -> None:
+    """A bad %aws_batch_config value is refused at once, not kept to fail every later cell."""
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    with pytest.raises(ConfigurationError) as caught:
+        ip.run_line_magic("aws_batch_config", line)
+    assert str(caught.value).startswith(expected), caught.value
+    assert magics.layers.session == {}
+
+
+def test_jobs_limit_must_be_positive(ip: Any) -> None:
+    with pytest.raises(UsageError, match="--limit: -3: use a whole number of at least 1"):
+        ip.run_line_magic("aws_batch_jobs", "--limit -3")
