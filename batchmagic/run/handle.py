@@ -30,11 +30,7 @@ from batchmagic.run.failure import failure
 from batchmagic.run.interrupt import RETURN_WITHIN_S, interrupt_summary
 from batchmagic.run.logbook import ContainerLog, LogBook
 from batchmagic.run.outcome import Outcome, Verdict, judge
-from batchmagic.run.outputs import (
-    CellResult,
-    parse_protocol_line,
-    unmatched_patterns,
-)
+from batchmagic.run.outputs import CellResult, parse_protocol_line, unmatched_patterns
 from batchmagic.run.stageout import StageOutBudget
 from batchmagic.run.startwatch import StartWatch
 from batchmagic.run.timeline import JobTimes, PhaseClock, Timeline
@@ -95,6 +91,7 @@ class Run:
         self._stop = threading.Event()  # Ctrl-C: download nothing more, bind nothing
         self._downloading = False
         self._never_collected = False
+        self._earlier: RunRecord | None = None  # an earlier collection's record (an attach)
         self._cancelled = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -163,13 +160,15 @@ class Run:
 
     @property
     def duration(self) -> float | None:
-        return None if self._ended is None else self._ended - self._started
+        ended = self._ended if self._earlier is None else self._earlier.ended_at  # as it was
+        return None if ended is None else ended - self._started
 
     @property
     def timeline(self) -> Timeline:
         """The run's phases in order (prepare, upload, submit, queue, stage-in, main, stage-out,
-        download, cleanup), each with ``.name``, ``.start`` and ``.duration``; while the run is
-        going, the last one is the current phase so far. See :mod:`batchmagic.run.timeline`."""
+        download, cleanup), each with ``.name``, ``.start``, ``.duration`` (see run/timeline.py)."""
+        if self._earlier is not None and self._earlier.timeline:
+            return Timeline.from_tuples(self._earlier.timeline)
         cell, span = self.cell_result, self._main_span or (None, None)
         return self._clock.timeline(JobTimes.of(self.snapshot, cell.started_at or span[0],
                                                 cell.ended_at or span[1]))
@@ -300,7 +299,7 @@ class Run:
             self._stage_out.stop()
             self._ended = time.time()
             self._clock.end(self._ended)
-            if self._ledger is not None:
+            if self._ledger is not None and self._earlier is None:  # keep an earlier record
                 self._ledger.finish(self.job_id, self.status, self._ended,
                                     cost_usd=self.cost_usd, timeline=self.timeline.to_tuples())
             # The display's final state must be sent before a waiting cell returns.
@@ -338,13 +337,14 @@ class Run:
         if layout.RESULT_FILE not in result.internal:  # os._exit, or collected before?
             self._never_collected = bool(list_keys(self.clients, self.location.bucket,
                                                    self.location.in_prefix))
-            if self.record.ended_at is not None:
+            if self.record.ended_at is not None and not self.files:  # collected before
+                self._earlier = self.record
                 self.warnings.append(collected_before(self.record))
         if not self.record.keep:
             delete_prefix(self.clients, self.location)
         self.error = failure(self, snapshot, self._start_watch, self._never_collected)
-        if self.error is None:
-            output_dir = Path(self.record.output_dir)
-            self.warnings += unmatched_patterns(self.record.outputs, output_dir, self.files)
+        if self.error is None and self._earlier is None:  # else the files came back earlier
+            self.warnings += unmatched_patterns(self.record.outputs, Path(self.record.output_dir),
+                                                self.files)
         for warning in self.warnings:
             self._display.note(f"warning: {warning}")

@@ -3,6 +3,7 @@ killed with SIGKILL, a pulled object whose class only the cell knew."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -46,3 +47,20 @@ def test_attaching_to_a_run_already_collected_shows_its_record(ip: Any) -> None:
     assert again.status == "SUCCEEDED"
     notes = [w for w in again.warnings if w.startswith("already collected on ")]
     assert len(notes) == 1 and "(SUCCEEDED)" in notes[0], again.warnings
+
+
+def test_attaching_later_to_a_collected_run_keeps_what_it_was(ip: Any) -> None:
+    """Its files came back then: no "matched no file" warning; its duration and timeline are
+    the run's own, not the time until the attach, and the ledger keeps its record."""
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    first = ip.run_cell_magic("aws_batch", "--local --outputs done.txt",
+                              "open('done.txt', 'w').write('x')")
+    recorded = magics.ledger.find(first.job_id)
+    time.sleep(3)  # the user attaches a while later
+    again = ip.run_line_magic("aws_batch_attach", first.job_id)
+    assert again.error is None
+    assert [w for w in again.warnings if "matched no file" in w] == [], again.warnings
+    assert again.duration == pytest.approx(first.duration, abs=0.01)
+    assert again.timeline.as_dict() == pytest.approx(first.timeline.as_dict(), abs=0.01)
+    kept = magics.ledger.find(first.job_id)
+    assert (kept.ended_at, kept.duration) == (recorded.ended_at, recorded.duration)
