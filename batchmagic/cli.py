@@ -1,4 +1,4 @@
-"""`batchmagic` on the command line: emulator, setup, doctor, teardown, jobs."""
+"""`batchmagic` on the command line: emulator, setup, doctor, teardown."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from batchmagic.errors import BatchMagicError
 
 # Each subcommand lives in its own module exposing add_arguments(parser) and run(args) -> int;
 # modules are imported only when their command runs, so `batchmagic emulator` stays fast.
@@ -46,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args))
     except KeyboardInterrupt:
         return 130
+    except BatchMagicError as error:  # bad input: one line, like argparse's own errors
+        print(f"batchmagic {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from batchmagic.aws.where import check_where
 from batchmagic.settings import SETTING_NAMES, Settings, read_settings_file
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def load_settings(args: argparse.Namespace, *, use_file: bool = True) -> Setting
     """Settings from the file `batchmagic setup` wrote, then ``BATCHMAGIC_*``, then the flags.
 
     The endpoint URL falls back to the standard ``AWS_ENDPOINT_URL``; the region to the AWS
-    environment and profile, then us-east-1.
+    environment and profile, then us-east-1. A malformed endpoint URL, an unknown region or
+    an invalid bucket name raises ConfigurationError before any AWS call.
     """
     settings = Settings()
     if use_file:
@@ -74,6 +76,7 @@ def load_settings(args: argparse.Namespace, *, use_file: bool = True) -> Setting
         region = (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
                   or _profile_region(settings.profile) or DEFAULT_REGION)
         settings = settings.with_values(region=region)
+    check_where(settings)
     return settings
 
 

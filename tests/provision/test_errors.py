@@ -50,3 +50,25 @@ def test_cli_reports_a_bad_name_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: --name 'no spaces'")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["setup", "--dry-run", "--endpoint-url", "notaurl"],
+     "batchmagic setup: error: --endpoint-url notaurl: not an http(s) URL"),
+    (["setup", "--dry-run", "--region", "mars-1"],
+     "batchmagic setup: error: --region mars-1: not a region where AWS Batch is offered"),
+    (["setup", "--dry-run", "--bucket", "Bad_Bucket", "--endpoint-url", "http://127.0.0.1:1"],
+     "batchmagic setup: error: --bucket Bad_Bucket: not a valid S3 bucket name"),
+    (["doctor", "--bucket", "Bad_Bucket", "--endpoint-url", "http://127.0.0.1:1"],
+     "batchmagic doctor: error: --bucket Bad_Bucket: not a valid S3 bucket name"),
+    (["teardown", "--yes", "--region", "xx-1", "--endpoint-url", "http://127.0.0.1:1"],
+     "batchmagic teardown: error: --region xx-1: not a region where AWS Batch is offered"),
+])
+def test_cli_refuses_bad_input_in_one_line_before_any_call(
+        config: Path, argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Checked before any call (the endpoint 127.0.0.1:1 is never reached): no traceback,
+    no plan, no 'could not connect'."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(expected), captured.err
+    assert captured.err.count("\n") == 1 and captured.out == "", captured

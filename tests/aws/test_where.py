@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from batchmagic.errors import ConfigurationError
-from batchmagic.run.preflight import (
+from batchmagic.aws.where import (
     check_bucket_name,
     check_endpoint_url,
     check_region,
     check_where,
     known_regions,
 )
+from batchmagic.errors import ConfigurationError
 from batchmagic.settings import Settings
 
 
