@@ -41,7 +41,8 @@ def failure(run: Run, snapshot: JobSnapshot, watch: StartWatch | None,
     if killed is not None:
         return JobFailedError(killed, run)
     if snapshot.status is JobStatus.FAILED or (run.exit_code not in (0, None)):
-        parts = [f"{c.name}: exit {c.exit_code}" + (f" ({c.reason})" if c.reason else "")
+        parts = [f"{c.name}: " + (f"exit {c.exit_code}" if c.exit_code is not None
+                                  else "no exit code") + (f" ({c.reason})" if c.reason else "")
                  for c in snapshot.containers]
         return JobFailedError(
             f"{where} {snapshot.status.value}: {snapshot.status_reason or 'no reason given'}"

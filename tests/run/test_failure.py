@@ -71,7 +71,8 @@ def test_a_run_that_never_started_in_time_says_so_with_the_diagnosis() -> None:
         "VALID - run batchmagic doctor")
     watch.timed_out = False  # a watch that did not fire is not the reason
     assert _failed(run, snapshot, watch) == (
-        f"{WHERE} FAILED: Job cancelled [stage-in: exit 0; main: exit None; stage-out: exit 0]")
+        f"{WHERE} FAILED: Job cancelled [stage-in: exit 0; main: no exit code; stage-out: "
+        "exit 0]")
 
 
 @pytest.mark.parametrize("setup_type", ["batchmagic_envsetup.SetupError",
@@ -116,6 +117,11 @@ def test_a_failed_job_lists_every_container_with_its_reason() -> None:
     assert _failed(_run(), snapshot) == (
         f"{WHERE} FAILED: Essential container in task exited [stage-in: exit 0; main: exit 3 "
         "(Essential container exited); stage-out: exit 0]")
+    # A host that went away (a Spot reclaim) leaves no exit code, only the reason.
+    assert _failed(_run(), _snapshot("FAILED", "Host EC2 (instance i-0abc) terminated.",
+                                     main_exit=None, main_reason="Host EC2 terminated")) == (
+        f"{WHERE} FAILED: Host EC2 (instance i-0abc) terminated. [stage-in: exit 0; main: no "
+        "exit code (Host EC2 terminated); stage-out: exit 0]")
     assert _failed(_run(), _snapshot("FAILED", None, main_exit=0)) == (
         f"{WHERE} FAILED: no reason given [stage-in: exit 0; main: exit 0; stage-out: exit 0]")
     # main failing fails the run even when Batch calls the job SUCCEEDED (stage-out decides).
