@@ -76,8 +76,9 @@ DONE_LINE = '::{"batchmagic": {"done": true}}::'
 # emulator maps it to a scratch directory and says so in BATCHMAGIC_WORKDIR), paths under it in
 # the cell - literal or rendered from {{ workingDir }} / {{ outputDir }} - are rewritten.
 CONTAINER_WORKDIR = "/work"
+# Not after ~ or } either: ~/work and {home}/work name another directory than the work dir.
 _CONTAINER_PATH = re.compile(
-    r"(?<![\w./-])" + re.escape(CONTAINER_WORKDIR) + r"(?=[/\s'\"`),:;\]]|$)", re.MULTILINE
+    r"(?<![\w./~}-])" + re.escape(CONTAINER_WORKDIR) + r"(?=[/\s'\"`),:;\]]|$)", re.MULTILINE
 )
 
 

@@ -294,6 +294,22 @@ def test_paths_are_left_alone_when_the_volume_is_at_the_container_path() -> None
     assert bootstrap.container_paths_to("/scratch/w", source) == "open('/scratch/w/a.txt')\n"
 
 
+@pytest.mark.parametrize(("source", "rewritten"), [
+    ('"/work"', '"/scratch/w"'), ("('/work',)", "('/scratch/w',)"), ("[/work]", "[/scratch/w]"),
+    ("`/work`", "`/scratch/w`"), ("cd /work; ls", "cd /scratch/w; ls"),
+    ("PATH=/usr/bin:/work:/bin", "PATH=/usr/bin:/scratch/w:/bin"),
+    ("a /work\nb", "a /scratch/w\nb"),
+    ("x = '/work/d/f.csv'", "x = '/scratch/w/d/f.csv'"), ("/work", "/scratch/w"),
+    # Other directories that contain /work in their path stay as they are.
+    ("'~/work/a.csv'", "'~/work/a.csv'"), ('f"{home}/work/a"', 'f"{home}/work/a"'),
+    ("'/home/work'", "'/home/work'"), ("'./work'", "'./work'"), ("'../work'", "'../work'"),
+    ("'data-/work'", "'data-/work'"), ("'/workdir'", "'/workdir'"), ("'/work.old'", "'/work.old'"),
+    ("'/work-2'", "'/work-2'"), ("'/work_x'", "'/work_x'"),
+])
+def test_only_the_work_dir_itself_is_rewritten(source: str, rewritten: str) -> None:
+    assert bootstrap.container_paths_to("/scratch/w", source) == rewritten
+
+
 def test_a_work_dir_that_does_not_exist_here_falls_back_to_where_the_files_were_staged(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCHMAGIC_WORKDIR", "/no/such/work")
