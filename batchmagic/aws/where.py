@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from batchmagic.errors import ConfigurationError
 from batchmagic.settings import Settings
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Used with fullmatch: "$" would let a final "\n" through.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BUCKET_RULES = ("3-63 characters: lowercase letters, digits, '.' and '-', starting and "
                  "ending with a letter or digit")
 
@@ -63,7 +64,7 @@ def check_region(region: str) -> None:
 
 def check_bucket_name(bucket: str) -> None:
     why = ""
-    if not _BUCKET.match(bucket):
+    if not _BUCKET.fullmatch(bucket):
         why = _BUCKET_RULES
     elif ".." in bucket or ".-" in bucket or "-." in bucket:
         why = "no '..', '.-' or '-.' in a bucket name"

@@ -14,14 +14,15 @@ from batchmagic.aws.where import check_where
 from batchmagic.errors import ConfigurationError
 from batchmagic.settings import Settings
 
-_IMAGE = re.compile(r"^[A-Za-z0-9_.:/#@-]{1,255}$")
+# Used with fullmatch: "$" would let a final "\n" through.
+_IMAGE = re.compile(r"[A-Za-z0-9_.:/#@-]{1,255}")
 
 
 def check_settings(settings: Settings) -> None:
     """Every check of this module: where the run goes, image names and counts."""
     check_where(settings)
     for flag, image in (("--image", settings.image), ("sidecar_image", settings.sidecar_image)):
-        if image and not _IMAGE.match(image):
+        if image and not _IMAGE.fullmatch(image):
             raise ConfigurationError(
                 f"{flag} {image!r}: not an image name AWS Batch accepts (up to 255 letters, "
                 "digits and - _ : . / # @; e.g. python:3.11-slim or "

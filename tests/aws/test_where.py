@@ -74,7 +74,7 @@ _RESERVED = "names starting xn-- or sthree-, or ending -s3alias or --ol-s3, are 
 @pytest.mark.parametrize(("bucket", "why"), [
     ("ab", _RULES), ("a" * 64, _RULES), ("", _RULES), ("My-Bucket", _RULES),
     ("-bucket", _RULES), ("bucket-", _RULES), (".bucket", _RULES), ("bucket.", _RULES),
-    ("my_bucket", _RULES), ("my bucket", _RULES),
+    ("my_bucket", _RULES), ("my bucket", _RULES), ("my-bucket\n", _RULES),
     ("my..bucket", _PAIRS), ("my.-bucket", _PAIRS), ("my-.bucket", _PAIRS),
     ("xn--bucket", _RESERVED), ("sthree-bucket", _RESERVED), ("bucket-s3alias", _RESERVED),
     ("bucket--ol-s3", _RESERVED),
