@@ -17,6 +17,11 @@ from batchmagic.settings import LOG_GROUP, Settings
 __all__ = ["CheckResult", "fargate_size_problem", "run_doctor"]
 
 _SETUP = "run `batchmagic setup`"
+# Setup needs working credentials itself: without them the fix is the credentials.
+_CREDENTIALS = ("configure AWS credentials (`aws configure`, --profile, AWS_PROFILE), or check "
+                "the emulator with --local")
+_ENDPOINT = ("check that --endpoint-url answers (`batchmagic emulator --background` starts the "
+             "local emulator)")
 
 # Valid Fargate memory (MiB) per vCPU count: from AWS's task size table.
 _FARGATE_MEMORY: dict[float, range] = {
@@ -64,7 +69,8 @@ def run_doctor(clients: AwsClients, settings: Settings) -> list[CheckResult]:
     Never raises for an AWS failure: each becomes a FAIL with AWS's reason and the usual fix.
     Checks that cannot run without credentials are SKIPped.
     """
-    checks = [_guard("credentials", lambda: _credentials(clients))]
+    checks = [_guard("credentials", lambda: _credentials(clients),
+                     fix=_ENDPOINT if clients.target.endpoint_url else _CREDENTIALS)]
     if not checks[0].ok:
         skipped = ("bucket", "execution role", "task role", "compute environment", "job queue",
                    "log group", "maxvCpus", "network", "Fargate quota")
@@ -99,14 +105,15 @@ def run_doctor(clients: AwsClients, settings: Settings) -> list[CheckResult]:
     return checks
 
 
-def _guard(name: str, check: Callable[[], tuple[str, str, str]]) -> CheckResult:
+def _guard(name: str, check: Callable[[], tuple[str, str, str]], fix: str = _SETUP
+           ) -> CheckResult:
+    """Run one check; an AWS error is a FAIL with AWS's reason and its fix (else ``fix``)."""
     try:
-        status, detail, fix = check()
+        status, detail, found_fix = check()
     except AwsError as error:
-        message = str(error)
-        detail, _, fix = message.partition(" - fix: ")
-        return CheckResult(name, FAIL, detail, fix or _SETUP)
-    return CheckResult(name, status, detail, fix)
+        detail, _, found_fix = str(error).partition(" - fix: ")
+        return CheckResult(name, FAIL, detail, found_fix or fix)
+    return CheckResult(name, status, detail, found_fix)
 
 
 def _credentials(clients: AwsClients) -> tuple[str, str, str]:

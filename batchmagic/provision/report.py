@@ -65,9 +65,14 @@ def render_checks_text(checks: Sequence[CheckResult]) -> str:
     """A plain-text table: check, status, detail, fix; then a one-line verdict."""
     rows = [("CHECK", "STATUS", "DETAIL", "FIX")]
     rows += [(c.check, c.status, c.detail, c.fix) for c in checks]
+    if not any(c.fix for c in checks):  # no empty FIX column padded past the widest detail
+        rows = [row[:3] for row in rows]
     failed = [c.check for c in checks if not c.ok]
+    skipped = [c.check for c in checks if c.status == SKIP]
     verdict = (f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed
-               else f"all {len(checks)} checks passed")
+               else f"all {len(checks)} checks passed" if not skipped
+               else f"no check failed: {len(checks) - len(skipped)} passed, {len(skipped)} "
+                    f"skipped ({', '.join(skipped)})")
     return "\n".join([*_table(rows), "", verdict])
 
 

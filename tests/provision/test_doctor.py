@@ -24,7 +24,8 @@ def test_doctor_passes_after_setup_and_names_a_disabled_queue(
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out
-    assert "all 11 checks passed" in out
+    # The emulator has no Fargate quota to read: said, not counted as passed.
+    assert "no check failed: 10 passed, 1 skipped (Fargate quota)" in out
     assert "network              PASS" in out and "internet gateway" in out
 
     clients.batch.update_job_queue(jobQueue=f"{name}-queue", state="DISABLED")
@@ -76,6 +77,19 @@ def test_doctor_without_credentials_fails_cleanly(
     out = capsys.readouterr().out
     assert "no AWS credentials found" in out
     assert out.count("SKIP") == 9
+    credentials = next(line for line in out.splitlines() if line.startswith("credentials"))
+    assert credentials.endswith("configure AWS credentials (`aws configure`, --profile, "
+                                "AWS_PROFILE), or check the emulator with --local"), credentials
+    assert "batchmagic setup" not in credentials  # setup needs the same credentials
+
+
+def test_doctor_with_an_endpoint_that_does_not_answer_says_so(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--endpoint-url", "http://127.0.0.1:1"]) == 1
+    credentials = next(line for line in capsys.readouterr().out.splitlines()
+                       if line.startswith("credentials"))
+    assert "Could not connect" in credentials
+    assert credentials.endswith("`batchmagic emulator --background` starts the local emulator)")
 
 
 @pytest.mark.parametrize(("cpu", "memory", "ok"), [
@@ -117,7 +131,8 @@ def test_doctor_local_checks_the_emulator_that_local_cells_use(
     assert main(["doctor", "--local"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("batchmagic doctor: emulator at http://127.0.0.1:")
-    assert "all 11 checks passed" in out
+    assert "no check failed: 10 passed, 1 skipped (Fargate quota)" in out
+    assert "FIX" not in out.splitlines()[2]  # no empty FIX column when nothing needs fixing
 
 
 def test_setup_gives_its_queue_a_time_limit_for_jobs_that_can_never_start(
