@@ -63,7 +63,7 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def render_checks_text(checks: Sequence[CheckResult]) -> str:
     """A plain-text table: check, status, detail, fix; then a one-line verdict."""
-    rows = [("CHECK", "STATUS", "DETAIL", "FIX")]
+    rows: list[tuple[str, ...]] = [("CHECK", "STATUS", "DETAIL", "FIX")]
     rows += [(c.check, c.status, c.detail, c.fix) for c in checks]
     if not any(c.fix for c in checks):  # no empty FIX column padded past the widest detail
         rows = [row[:3] for row in rows]
