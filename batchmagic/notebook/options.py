@@ -48,29 +48,35 @@ SETTING_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--deps",), {"choices": ["auto", "none"]}),
 ]
 
+# A list option given twice adds to the list (`--setup A --setup B` runs both), where argparse's
+# default would silently keep only the last one.
+def _repeatable() -> dict[str, Any]:
+    return {"action": "extend", "default": []}  # a list of its own for each option
+
+
 # Per-run options of %%aws_batch only.
 RUN_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--inputs",), {"nargs": "+", "default": [], "metavar": "PATH",
+    (("--inputs",), {"nargs": "+", **_repeatable(), "metavar": "PATH",
                      "help": "local files, directories or globs staged into the work dir"}),
-    (("--outputs",), {"nargs": "+", "default": [], "metavar": "PATTERN",
+    (("--outputs",), {"nargs": "+", **_repeatable(), "metavar": "PATTERN",
                       "help": "files the cell writes in the work dir that come back "
                               "(e.g. '*.csv'; a directory name brings back all it holds)"}),
-    (("--push",), {"nargs": "+", "default": [], "metavar": "NAME",
+    (("--push",), {"nargs": "+", **_repeatable(), "metavar": "NAME",
                    "help": "kernel variables sent to the job (pickled)"}),
-    (("--pull",), {"nargs": "+", "default": [], "metavar": "NAME",
+    (("--pull",), {"nargs": "+", **_repeatable(), "metavar": "NAME",
                    "help": "job variables bound back into the kernel (pickled)"}),
-    (("--env",), {"nargs": "+", "default": [], "metavar": "KEY=VALUE",
+    (("--env",), {"nargs": "+", **_repeatable(), "metavar": "KEY=VALUE",
                   "help": "environment variables of the main container"}),
-    (("--secret",), {"nargs": "+", "default": [], "metavar": "NAME=ARN",
+    (("--secret",), {"nargs": "+", **_repeatable(), "metavar": "NAME=ARN",
                      "help": "environment variable NAME of main from a Secrets Manager secret or "
                              "SSM parameter ARN (resolved by ECS with the execution role; the "
                              "value never passes through the kernel)"}),
-    (("--pip",), {"nargs": "+", "default": [], "metavar": "SPEC",
+    (("--pip",), {"nargs": "+", **_repeatable(), "metavar": "SPEC",
                   "help": "packages installed in the job (pip requirement specs, e.g. "
                           "'cowsay==6.1'); the environment is cached in the bucket"}),
     (("--requirements",), {"metavar": "FILE",
                            "help": "a requirements file of packages installed in the job"}),
-    (("--setup",), {"nargs": "+", "default": [], "metavar": "CMD",
+    (("--setup",), {"nargs": "+", **_repeatable(), "metavar": "CMD",
                     "help": "shell commands run in main before the cell (e.g. apt-get)"}),
     (("--rebuild-env",), {"action": "store_true",
                           "help": "build the job's environment again instead of restoring "

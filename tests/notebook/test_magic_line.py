@@ -82,3 +82,14 @@ def test_help_still_lists_the_options(ip: Any) -> None:
     help_text = ip.find_cell_magic("aws_batch").__doc__
     assert "--outputs PATTERN [PATTERN ...]" in help_text
     assert "Examples::" in help_text
+
+
+def test_a_list_option_given_twice_keeps_both(ip: Any) -> None:
+    """`--setup A --setup B` runs both (argparse alone keeps only the last, silently)."""
+    run = ip.run_cell_magic(
+        "aws_batch", "--local --setup 'echo first-setup' --setup 'echo second-setup' "
+        "--env A=1 --env B=2 --pull a --pull b",
+        "import os\na, b = os.environ['A'], os.environ['B']")
+    setup = run.log_text()
+    assert "first-setup" in setup and "second-setup" in setup, setup
+    assert (ip.user_ns["a"], ip.user_ns["b"]) == ("1", "2")
