@@ -117,7 +117,8 @@ def summary_lines(run: Run) -> list[str]:
     reason = run.reason if run.reason and not run.outcome.ok else None
     stage_in = run.logbook.container(STAGE_IN).tail(TAIL_LINES)
     main = ("main never started" if main_never_started(run.snapshot, stage_in) is not None
-            else f"main exit code {run.exit_code}" + (f" ({reason})" if reason else ""))
+            else (f"main exit code {run.exit_code}" if run.exit_code is not None
+                  else "main has no exit code") + (f" ({reason})" if reason else ""))
     lines = [f"{run.verdict} - Batch {run.status}, {main}"
              + (f" in {format_elapsed(run.duration)}" if run.duration is not None else "")]
     if run.error is not None:

@@ -37,3 +37,19 @@ def test_a_good_cell_succeeded(ip: Any, capsys: pytest.CaptureFixture[str]) -> N
     assert run.outcome is Outcome.SUCCEEDED and run.outcome.ok
     out = capsys.readouterr().out
     assert "[batchmagic] succeeded - Batch SUCCEEDED, main exit code 0 in " in out
+
+
+def test_a_run_cancelled_before_main_ran_says_main_has_no_exit_code(
+        ip: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(100):  # a stage-in that takes a moment: the cancel lands before main runs
+        (data / f"{i:03}.txt").write_text("x")
+    run = ip.run_cell_magic("aws_batch", "--local --no-wait --inputs data", "print('never')")
+    run.cancel()
+    with pytest.raises(JobFailedError):
+        run.wait(timeout=60)
+    assert run.exit_code is None and run.outcome is Outcome.TERMINATED
+    summary = [line for line in capsys.readouterr().out.splitlines() if "- Batch FAILED" in line]
+    assert len(summary) == 1 and "main has no exit code" in summary[0], summary
+    assert "None" not in summary[0]
