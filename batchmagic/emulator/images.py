@@ -29,6 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from batchmagic.emulator.bundledpip import install_bundled_pip
+
 _OFFICIAL_PYTHON = re.compile(
     r"^(?:(?:docker\.io/|registry-1\.docker\.io/|public\.ecr\.aws/docker/)?library/)?python$"
 )
@@ -69,8 +71,9 @@ def _venv_dir() -> Path:
 
 
 def bare_python_home() -> Path:
-    """The emulated image's interpreter environment, created on first use (a few seconds: the
-    venv module installs pip from the wheel that Python bundles, no network)."""
+    """The emulated image's interpreter environment, created on first use (a few tenths of a
+    second: pip and setuptools come from the wheels Python bundles, no network; see
+    ``bundledpip``)."""
     home = _venv_dir()
     if (home / _COMPLETE_MARK).exists():
         return home
@@ -93,9 +96,10 @@ def _create(home: Path) -> None:
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(home)], check=True, env=clean,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    python = home / "bin" / "python"
-    subprocess.run([str(python), "-m", "ensurepip", "--default-pip"], check=True, env=clean,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if not install_bundled_pip(home, clean):
+        python = home / "bin" / "python"
+        subprocess.run([str(python), "-m", "ensurepip", "--default-pip"], check=True, env=clean,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     (home / _COMPLETE_MARK).write_text(sys.version)
 
 
