@@ -147,9 +147,12 @@ def free_port() -> int:
 
 @contextmanager
 def fresh_user(name: str) -> Iterator[Path]:
+    """Someone who has just installed batchmagic: state, settings, IPython profile, AWS files
+    and the cache (where the emulator makes the Python image's environment once) all new."""
     root = Path(tempfile.mkdtemp(prefix=f"batchmagic-bench-{name}-"))
     saved = dict(os.environ)
     isolate(root)
+    os.environ["BATCHMAGIC_CACHE_DIR"] = os.environ["XDG_CACHE_HOME"] = str(root / "cache")
     try:
         yield root
     finally:
