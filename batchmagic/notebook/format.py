@@ -113,8 +113,9 @@ def cost_lines(run: Run) -> list[str]:
 
 def summary_lines(run: Run) -> list[str]:
     """What the run ended with: status, exit code, error, files, outputs, pulled names."""
-    # Batch's reason is noise on success ("Essential container in task exited").
-    reason = run.reason if run.reason and not run.outcome.ok else None
+    # Batch's reason is noise on success ("Essential container in task exited"), and when main
+    # exited 0 but the run failed afterwards (a missing --pull variable, a download).
+    reason = run.reason if run.reason and not run.outcome.ok and run.exit_code != 0 else None
     stage_in = run.logbook.container(STAGE_IN).tail(TAIL_LINES)
     main = ("main never started" if main_never_started(run.snapshot, stage_in) is not None
             else (f"main exit code {run.exit_code}" if run.exit_code is not None

@@ -103,7 +103,8 @@ def judge(snapshot: JobSnapshot | None, cell: CellResult, *, ended: bool,
                        "the main container never ran")
     if stage_out is not None and stage_out.exit_code not in (0, None):
         return Verdict(Outcome.STAGE_OUT_FAILED, _exit(stage_out.exit_code, stage_out.reason))
-    if error:
+    if error:  # the message without the "; job NAME (ID)" the summary line already names
+        error = error.rsplit("; job ", 1)[0]
         return Verdict(Outcome.FAILED, error if len(error) <= 80 else error[:79] + "…")
     if not ended:
         return Verdict(Outcome.RUNNING)  # the job ended; its outputs are still coming back

@@ -53,3 +53,12 @@ def test_a_run_cancelled_before_main_ran_says_main_has_no_exit_code(
     summary = [line for line in capsys.readouterr().out.splitlines() if "- Batch FAILED" in line]
     assert len(summary) == 1 and "main has no exit code" in summary[0], summary
     assert "None" not in summary[0]
+
+
+def test_a_run_that_failed_after_main_exited_0_reads_as_one_clean_line(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(JobFailedError) as caught:
+        ip.run_cell_magic("aws_batch", "--local --pull never_defined", "x = 1")
+    assert str(caught.value.run.verdict) == "failed (--pull: the cell did not leave never_defined)"
+    summary = [line for line in capsys.readouterr().out.splitlines() if " - Batch " in line][-1]
+    assert "main exit code 0 in " in summary, summary  # no Batch reason after a clean exit

@@ -85,6 +85,10 @@ def test_before_the_end_the_outcome_says_where_the_job_is() -> None:
     (_snapshot("SUCCEEDED", stage_out=(None, None)), OK, {}, "succeeded"),
     (_snapshot("SUCCEEDED"), OK, {"error": "--pull: 'x' is not defined after the cell"},
      "failed (--pull: 'x' is not defined after the cell)"),
+    (_snapshot("SUCCEEDED"), OK,
+     {"error": "--pull: the cell did not leave never_defined; job cell-20261128-080935-025e9b "
+               "(f16d999c-70bc-4c6b-8f58-3df144221223)"},
+     "failed (--pull: the cell did not leave never_defined)"),
     (_snapshot("SUCCEEDED"), OK, {"error": "e" * 80}, f"failed ({'e' * 80})"),
     (_snapshot("SUCCEEDED"), OK, {"error": "e" * 81}, f"failed ({'e' * 79}…)"),
     (_snapshot("SUCCEEDED"), OK, {"ended": False}, "running"),
