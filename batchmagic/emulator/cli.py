@@ -55,6 +55,12 @@ def serve(host: str, port: int, state_file: str | None, faults: str | None = Non
     import threading
     from pathlib import Path
 
+    from batchmagic.emulator.images import bare_python_ready
+
+    # A new user's Python image environment is made (once) while the emulator's modules load:
+    # its subprocesses use the other core meanwhile, and the first job needs both.
+    threading.Thread(target=bare_python_ready, name="batchmagic-bare-python", daemon=True).start()
+
     from batchmagic.emulator.faults import FaultSpec, FaultSpecError
     from batchmagic.emulator.server import EmulatorServer
     from batchmagic.emulator.warmup import return_freed_memory
