@@ -42,6 +42,12 @@ def interrupt_summary(run: Interrupted, *, phase: str, was: str | None = None) -
             f"S3 prefix {run.location.out_uri} is kept - {attach} fetches what it wrote")
 
 
+def array_interrupt_summary(job_name: str, job_id: str) -> str:
+    """The one line of an interrupted ``--map`` run (every child is terminated)."""
+    return (f"array job {job_name} ({job_id}) terminated, all its children; "
+            f"%aws_batch_attach {job_id} gathers what finished")
+
+
 def interrupted_before_start(phase: str | None, in_uri: str) -> str:
     """The one line of a Ctrl-C before the job existed (upload) or while it was submitted."""
     if phase == "submit":

@@ -92,7 +92,7 @@ def fetch_item(clients: AwsClients, run: RunLocation, index: int,
     raw = _get(clients, run.bucket, f"{where.out_prefix}{layout.RESULT_FILE}")
     if raw is None:
         reason = child_reason or "its child ended before the item ran"
-        return ItemResult(index, CellResult(), error=f"never ran: {reason}")
+        return ItemResult(index, CellResult(), error=f"did not finish: {reason}")
     cell = CellResult.parse(raw)
     pulled: dict[str, Any] = {}
     pickled = _get(clients, run.bucket, f"{where.out_prefix}{layout.PULL_FILE}")

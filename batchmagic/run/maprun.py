@@ -19,11 +19,12 @@ from batchmagic.aws.backoff import Backoff
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.job import TERMINAL_STATUSES, JobStatus
 from batchmagic.aws.staging import RunLocation, delete_prefix
-from batchmagic.errors import BatchMagicError, JobFailedError
+from batchmagic.errors import BatchMagicError, JobFailedError, interrupted
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.cost import CostEstimate
 from batchmagic.run.envcache import store_built_environment
 from batchmagic.run.fanout import MapPlan
+from batchmagic.run.interrupt import array_interrupt_summary
 from batchmagic.run.mapchildren import (
     ChildView,
     apply_description,
@@ -168,7 +169,7 @@ class MapRun:
             self.cancel("Interrupted from the notebook")
             self._done.wait(30)
             self._display.flush()
-            raise
+            raise interrupted(array_interrupt_summary(self.job_name, self.job_id)) from None
         self._display.flush()
         self.bind_results()
         if self.error is not None:
@@ -257,8 +258,7 @@ class MapRun:
         return changed
 
     def _refresh_children(self, previous: dict[str, int]) -> None:
-        """Update the children whose state changed, then collect the items of the children
-        that have just ended."""
+        """Update the children whose state changed; collect the items of those just ended."""
         if self.plan.children == 1:
             if self.status in TERMINAL_STATUSES:
                 self._collect_items([self.children[0]])

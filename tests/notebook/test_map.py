@@ -192,8 +192,11 @@ def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
     while not run.counts.get("RUNNING") and time.monotonic() < deadline:
         time.sleep(0.2)
     threading.Timer(0.5, _thread.interrupt_main).start()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as caught:
         run.wait()
+    shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
+    assert shown == [f"KeyboardInterrupt: array job {run.job_name} ({run.job_id}) terminated, "
+                     f"all its children; %aws_batch_attach {run.job_id} gathers what finished"]
     run._done.wait(60)
     assert run.status == "FAILED"
     children = local_clients.batch.list_jobs(arrayJobId=run.job_id,
@@ -201,6 +204,8 @@ def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
     assert len(children) == 3
     assert all("Interrupted" in (c.get("statusReason") or "") for c in children)
     assert len(run.failed) == 3
+    # They ran (and printed) before they were stopped: not "never ran".
+    assert all(why.startswith("did not finish: ") for why in run.failed.values()), run.failed
 
 
 def test_a_sweep_states_its_cost_bound_before_submit_and_its_cost_after(
