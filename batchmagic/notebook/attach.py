@@ -7,15 +7,28 @@ dir), which is enough.
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from batchmagic.aws.clients import AwsClients, AwsTarget
 from batchmagic.aws.errors import aws_errors
 from batchmagic.errors import ConfigurationError
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.run.manifest import RunManifest, read_manifest
+
+
+def _answers(url: str) -> bool:
+    """Whether something listens at ``url`` (an emulator keeps its jobs only while it runs)."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80),
+                                      timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -75,6 +88,11 @@ def find_record(
     """The run to attach to: from the ledger (its own target), else from the job's tags."""
     record = ledger.find(job_id_or_name)
     if record is not None:
+        if record.emulator and record.endpoint_url and not _answers(record.endpoint_url):
+            raise ConfigurationError(
+                f"job {record.job_id} ran on the emulator at {record.endpoint_url}, which is no "
+                "longer running (stopped with `batchmagic emulator --stop`, idle for two hours, "
+                "or the machine restarted): its job, logs and files went with it")
         return record, AwsClients.shared(record.target())
     clients = AwsClients.shared(fallback)
     record = record_from_job(clients, job_id_or_name, output_dir)

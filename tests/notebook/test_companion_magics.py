@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.resolve import resolve_queue
+from batchmagic.errors import ConfigurationError
 from batchmagic.ledger import Ledger
 from batchmagic.settings import Settings
 from tests.helpers import unique
@@ -93,3 +95,20 @@ def test_the_jobs_table_shows_each_runs_cost_and_totals_by_notebook(ip: Any) -> 
     assert row["cost"] == f"${run.cost_usd:.4f}"
     assert "estimated cost by notebook:" in repr(table)
     assert table.totals()["(no notebook)"] >= run.cost_usd - 0.0001
+
+
+@pytest.mark.parametrize("magic", ["aws_batch_attach", "aws_batch_logs"])
+def test_a_local_run_whose_emulator_is_gone_is_one_clear_line(ip: Any, magic: str) -> None:
+    """After `batchmagic emulator --stop` (or its idle stop) the ledger still names the run,
+    at the old emulator's port: said plainly, not a connection-refused traceback."""
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    run = ip.run_cell_magic("aws_batch", "--local", "print('then')")
+    recorded = magics.ledger.find(run.job_id)
+    gone = dataclasses.replace(recorded, job_id=f"gone-{magic}", job_name=f"gone-{magic}",
+                               endpoint_url="http://127.0.0.1:1")  # nothing listens there
+    magics.ledger.record(gone)
+    with pytest.raises(ConfigurationError) as caught:
+        ip.run_line_magic(magic, gone.job_id)
+    assert str(caught.value).startswith(
+        f"job {gone.job_id} ran on the emulator at http://127.0.0.1:1, which is no longer "
+        "running"), caught.value
