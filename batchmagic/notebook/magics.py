@@ -10,7 +10,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Float, Integer, TraitType, Unicode
+from traitlets import Bool, Enum, Float, Integer, TraitType, Unicode
 
 from batchmagic.config import ConfigLayers, local_when_unset
 from batchmagic.errors import BatchMagicError
@@ -46,7 +46,11 @@ from batchmagic.settings import SETTING_NAMES, Settings, setting_help
 
 
 def _setting(kind: type[TraitType[Any, Any]], name: str) -> Any:
-    # Every trait defaults to None ("not set here") so the layers below can show through.
+    # Every trait defaults to None ("not set here") so the layers below can show through; a
+    # setting with choices (platform, arch, deps, on_shutdown) refuses any other value.
+    choices = opts.setting_choices().get(name)
+    if choices:
+        return Enum(choices, None, allow_none=True, help=setting_help(name)).tag(config=True)
     return kind(None, allow_none=True, help=setting_help(name)).tag(config=True)
 
 
@@ -86,8 +90,9 @@ class AwsBatchMagics(Magics):
     on_shutdown = _setting(Unicode, "on_shutdown")
     log_tail = _setting(Integer, "log_tail")
     deps = _setting(Unicode, "deps")
-    display_mode = Unicode(
-        "auto", help="auto (widget in Jupyter, text elsewhere), widget or text"
+    display_mode = Enum(
+        ("auto", "widget", "text"), "auto",
+        help="auto (widget in Jupyter, text elsewhere), widget or text"
     ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:

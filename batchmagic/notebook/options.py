@@ -120,6 +120,12 @@ def run_arguments(func: F) -> F:
     return _decorate(func, RUN_ARGUMENTS, helps=False, group=RUN_GROUP)
 
 
+def setting_choices() -> dict[str, list[str]]:
+    """The settings that take one of a few values, with those values."""
+    return {_setting_name(flags, kwargs): list(kwargs["choices"])
+            for flags, kwargs in SETTING_ARGUMENTS if "choices" in kwargs}
+
+
 def setting_values(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the line (options not given, or given as ``''``, are absent:
     an empty value means "not set here", so the lower layers' value applies)."""

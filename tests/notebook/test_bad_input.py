@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
+from traitlets import TraitError
 
 from batchmagic import ConfigurationError
 from batchmagic.aws.clients import AwsClients
@@ -90,3 +91,18 @@ def test_session_defaults_are_checked_when_set(ip: Any, line: str, expected: str
 def test_jobs_limit_must_be_positive(ip: Any) -> None:
     with pytest.raises(UsageError, match="--limit: -3: use a whole number of at least 1"):
         ip.run_line_magic("aws_batch_jobs", "--limit -3")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("display_mode", "fancy"), ("on_shutdown", "explode"), ("platform", "k8s"),
+    ("arch", "sparc"), ("deps", "maybe")])
+def test_config_refuses_a_value_outside_the_choices(ip: Any, name: str, value: str) -> None:
+    """`%config AwsBatchMagics.on_shutdown = "explode"` is refused like the magic's option,
+    instead of being kept and quietly treated as the default."""
+    magics = ip.magics_manager.registry["AwsBatchMagics"]
+    before = getattr(magics, name)
+    ip.run_line_magic("config", f"AwsBatchMagics.{name} = {value!r}")
+    assert getattr(magics, name) == before
+    with pytest.raises(TraitError):
+        setattr(magics, name, value)
+    setattr(magics, name, before)
