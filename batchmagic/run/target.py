@@ -36,6 +36,19 @@ def resolve_region(settings: Settings) -> str:
     return str(session_region or "us-east-1")
 
 
+def _an_emulator(settings: Settings) -> bool:
+    """One --endpoint-url for every service and no credentials anywhere: an emulator (ours, as
+    `batchmagic setup --endpoint-url` set it up without credentials, or any that accepts any),
+    reached with fixed credentials as the setup, doctor and teardown commands do. With a profile
+    or credentials, those are used."""
+    if not settings.endpoint_url or settings.profile:
+        return False
+    try:
+        return boto3.Session().get_credentials() is None
+    except BotoCoreError:  # a broken config file: the first call says what is wrong
+        return False
+
+
 def local_target() -> AwsTarget:
     """The per-user background emulator (started on first use, reused by later kernels)."""
     from batchmagic.emulator.daemon import ensure_background_emulator
@@ -58,6 +71,7 @@ def resolve_target(settings: Settings, given: Collection[str] = ()) -> tuple[Aws
             region=resolve_region(settings),
             profile=settings.profile,
             endpoint_url=settings.endpoint_url,
+            emulator=_an_emulator(settings),
         )
         return target, settings
     target = local_target()
