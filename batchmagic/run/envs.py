@@ -36,6 +36,7 @@ from packaging.utils import canonicalize_name
 from batchmagic.errors import ConfigurationError
 from batchmagic.run.distmap import module_distributions
 from batchmagic.run.index_check import check_on_index
+from batchmagic.runtime.pypi_names import pip_name
 from batchmagic.runtime.versions import manifest as pickle_manifest
 
 DEPS_CHOICES = ("auto", "none")
@@ -230,8 +231,8 @@ def auto_requirements(modules: Sequence[str], skip: set[str]
         names = distributions.get(module)
         if not names:
             warnings.append(f"import {module!r}: no package in this kernel provides it, so the "
-                            f"job will not get it; add --pip {module} (or the name of the "
-                            "package that provides it)")
+                            f"job will not get it; add --pip {pip_name(module)} (or the name of "
+                            "the package that provides it)")
             continue
         name = names[0]
         if canonicalize_name(name) in skip:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 RUNTIME_FILES = ("bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py",
-                 "progress_lines.py", "envsetup.py", "versions.py")
+                 "progress_lines.py", "envsetup.py", "versions.py", "pypi_names.py")
 
 
 def runtime_files() -> dict[str, bytes]:

@@ -185,7 +185,8 @@ class Run:
             self.exit_code = 1
         self.ok = False
         self.exception_type = _qualified_name(type(error))
-        self.exception_message = str(error) + _runtime("envsetup").missing_module_hint(error)
+        self.exception_message = str(error) + _runtime("envsetup").missing_module_hint(
+            error, _runtime("pypi_names").PYPI_NAMES)
         if isinstance(error, SystemExit):
             return
         self.traceback_text = self.cell_traceback(error)

@@ -339,10 +339,11 @@ def activate(target: str) -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", os.defpath)
 
 
-def missing_module_hint(error: BaseException) -> str:
-    """For an import the job cannot satisfy: how to install it in the job."""
+def missing_module_hint(error: BaseException, pypi_names: dict[str, str] | None = None) -> str:
+    """For an import the job cannot satisfy: how to install it in the job (``pypi_names``: the
+    packages of imports named otherwise, e.g. sklearn -> scikit-learn)."""
     if not isinstance(error, ModuleNotFoundError) or not error.name:
         return ""
-    top = error.name.split(".")[0]
+    top = (pypi_names or {}).get(error.name.split(".")[0], error.name.split(".")[0])
     return (f" (the job has only its image's packages and what it installs: add --pip {top}, "
             "or the name of the package that provides it)")

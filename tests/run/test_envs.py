@@ -260,6 +260,11 @@ def test_the_dry_run_lists_each_requirement_with_its_origin(tmp_path: Path) -> N
         "  (none: the image's packages only)")
 
 
+def test_the_warning_for_a_missing_import_names_its_package_on_pypi(tmp_path: Path) -> None:
+    packages = resolve("import cv2\n", PackageRequest(), tmp_path)
+    assert any("add --pip opencv-python (or" in w for w in packages.warnings), packages.warnings
+
+
 def test_the_environment_key_is_stable_across_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     # Environments cached in buckets by earlier versions are found again only if the key of the
     # same image, Python and packages stays the same.

@@ -288,7 +288,7 @@ def test_reference_example_runs_unchanged(tmp_path: Path) -> None:
 
 
 SHIPPED = ["bootstrap.py", "kestra.py", "mapchild.py", "batchmagic_links.py", "progress_lines.py",
-           "envsetup.py", "versions.py"]
+           "envsetup.py", "versions.py", "pypi_names.py"]
 
 
 def test_runtime_files_are_shipped() -> None:

@@ -204,6 +204,12 @@ def test_a_missing_module_says_how_to_install_it(container: Container) -> None:
     assert "add --pip surely_not_installed_here" in done.result["exception_message"]
 
 
+def test_a_missing_module_named_otherwise_on_pypi_names_its_package(
+        container: Container) -> None:
+    done = container.run("import sklearn.linear_model\n")  # `pip install sklearn` only fails
+    assert "add --pip scikit-learn," in done.result["exception_message"], done.result
+
+
 @pytest.mark.parametrize(("cell", "code", "ok"), [
     ("import sys\nsys.exit()\n", 0, True),
     ("import sys\nsys.exit(0)\n", 0, True),
