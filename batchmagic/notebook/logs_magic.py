@@ -21,8 +21,9 @@ from batchmagic.run.outputs import parse_protocol_line
 
 
 def job_log(ledger: Ledger, job: str, container: str, fallback: AwsTarget,
-            output_dir: Path) -> ContainerLog:
-    """Every line of one container of a job, from its CloudWatch log stream."""
+            output_dir: Path) -> tuple[ContainerLog, bool]:
+    """Every line of one container of a job, from its CloudWatch log stream, and whether the
+    job has ended (then no more lines will come)."""
     record, clients = find_record(ledger, job, fallback, output_dir)
     snapshot = BatchJob(clients, record.job_id).describe()
     state = snapshot.container(container)
@@ -36,12 +37,14 @@ def job_log(ledger: Ledger, job: str, container: str, fallback: AwsTarget,
             if container == MAIN and parse_protocol_line(message) is not None:
                 continue  # outputs and the bootstrap's last line, hidden as in run.logs
             log.add(message)
-    return log
+    return log, snapshot.status.is_terminal
 
 
-def print_log(log: ContainerLog, tail: int | None, out: Callable[[str], None] = print) -> None:
+def print_log(log: ContainerLog, tail: int | None, out: Callable[[str], None] = print,
+              ended: bool = False) -> None:
     if not len(log):
-        out(f"batchmagic: no log lines for {log.name} (yet)")
+        out(f"batchmagic: {log.name} wrote no log lines" if ended
+            else f"batchmagic: no log lines for {log.name} (yet)")
         return
     lines = log.tail(tail) if tail else list(log)
     if len(lines) < len(log):

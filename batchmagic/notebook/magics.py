@@ -298,7 +298,7 @@ class AwsBatchMagics(Magics):
     @argument("job", metavar="JOB_ID_OR_NAME", help="a job id, or the name of a recorded run")
     @argument("--container", default=MAIN, choices=list(CONTAINERS),
               help="whose log (default: main)")
-    @argument("--tail", type=int, metavar="N", help="only the last N lines")
+    @argument("--tail", type=positive_int, metavar="N", help="only the last N lines")
     @line_magic
     def aws_batch_logs(self, line: str) -> None:
         """Print every line of a job's container log, read from CloudWatch Logs (the widget
@@ -306,9 +306,9 @@ class AwsBatchMagics(Magics):
         of them for runs of this kernel)."""
         args = parse_line(self.aws_batch_logs, line)
         settings, _ = self.effective_settings({})
-        log = job_log(self.ledger, args.job, args.container, resolve_target(settings)[0],
-                      Path.cwd() / settings.output_dir)
-        print_log(log, args.tail)
+        log, ended = job_log(self.ledger, args.job, args.container,
+                             resolve_target(settings)[0], Path.cwd() / settings.output_dir)
+        print_log(log, args.tail, ended=ended)
 
     @magic_arguments()
     @argument("--submit-test-job", action="store_true",

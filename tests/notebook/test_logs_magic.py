@@ -21,3 +21,18 @@ def test_logs_magic_prints_every_line_of_a_container(
                                                     "row 298", "row 299"]
     ip.run_line_magic("aws_batch_logs", f"{run.job_name} --container stage-in")
     assert capsys.readouterr().out.strip()
+
+
+def test_a_finished_job_without_lines_says_so_without_yet(
+        ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    run = ip.run_cell_magic("aws_batch", "--local", "x = 1")  # prints nothing
+    capsys.readouterr()
+    ip.run_line_magic("aws_batch_logs", run.job_id)
+    assert capsys.readouterr().out.splitlines() == ["batchmagic: main wrote no log lines"]
+
+
+def test_tail_must_be_positive(ip: Any) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="--tail: -3: use a whole number of at least 1"):
+        ip.run_line_magic("aws_batch_logs", "some-job --tail -3")
