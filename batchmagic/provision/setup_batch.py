@@ -12,6 +12,20 @@ from batchmagic.provision.report import CREATED, REUSED, UPDATED, WOULD_CREATE
 from batchmagic.provision.setup_base import SetupContext
 
 
+def _create(operation: str, method: Callable[..., Any],
+            describe: Callable[[], dict[str, Any] | None], **kwargs: Any) -> dict[str, Any]:
+    """A Batch Create call. When its answer was lost after Batch carried it out (a reset, a 5xx)
+    botocore sends it again, and Batch refuses the second with ClientException "Object already
+    exists": the resource found under that name is the one just created."""
+    try:
+        return dict(call(operation, method, **kwargs))
+    except AwsError as error:
+        found = describe() if "already exists" in str(error) else None
+        if found is None or found.get("status") == "DELETED":
+            raise
+        return found
+
+
 class BatchSteps:
     """The compute environment and job queue, each waited for until VALID."""
 
@@ -64,11 +78,12 @@ class BatchSteps:
         # No serviceRole: Batch then uses its service-linked role, creating it if needed.
         # A freshly created instance profile can take a few seconds to be visible to Batch
         # (IAM is eventually consistent); the wait below reports an INVALID environment.
-        arn = str(call("batch:CreateComputeEnvironment",
-                       self.setup.clients.batch.create_compute_environment,
-                       computeEnvironmentName=ce_name, type="MANAGED", state="ENABLED",
-                       computeResources=compute,
-                       tags=res.tags(self.setup.names.name))["computeEnvironmentArn"])
+        arn = str(_create("batch:CreateComputeEnvironment",
+                          self.setup.clients.batch.create_compute_environment,
+                          lambda: self.describe_ce(ce_name),
+                          computeEnvironmentName=ce_name, type="MANAGED", state="ENABLED",
+                          computeResources=compute,
+                          tags=res.tags(self.setup.names.name))["computeEnvironmentArn"])
         self.wait_valid("compute environment", ce_name, lambda: self.describe_ce(ce_name))
         self.setup.emit("compute environment", ce_name, CREATED, arn,
                         f"{platform}, up to {res.MAX_VCPUS} vCPUs")
@@ -107,10 +122,11 @@ class BatchSteps:
             self.setup.emit("job queue", queue_name, WOULD_CREATE, detail=f"uses {ce_name}")
             return
         # CreateJobQueue refuses a compute environment that is not VALID yet: it was waited for.
-        arn = str(call("batch:CreateJobQueue", batch.create_job_queue, jobQueueName=queue_name,
-                       state="ENABLED", priority=1, computeEnvironmentOrder=order,
-                       jobStateTimeLimitActions=res.TIME_LIMIT_ACTIONS,
-                       tags=res.tags(self.setup.names.name))["jobQueueArn"])
+        arn = str(_create("batch:CreateJobQueue", batch.create_job_queue, describe,
+                          jobQueueName=queue_name, state="ENABLED", priority=1,
+                          computeEnvironmentOrder=order,
+                          jobStateTimeLimitActions=res.TIME_LIMIT_ACTIONS,
+                          tags=res.tags(self.setup.names.name))["jobQueueArn"])
         self.wait_valid("job queue", queue_name, describe)
         self.setup.emit("job queue", queue_name, CREATED, arn, f"uses {ce_name}")
 

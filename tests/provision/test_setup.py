@@ -234,3 +234,26 @@ def test_setup_spot_gpu_and_secrets_prefix(clients: AwsClients, name: str, confi
     assert resources == [
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-a/*",
         "arn:aws:ssm:us-east-1:123456789012:parameter/team-a/*"]
+
+
+def test_a_create_whose_answer_was_lost_is_taken_as_created() -> None:
+    """Batch carried out CreateComputeEnvironment / CreateJobQueue but the answer was lost (the
+    emulator's `after` faults): botocore sent it again and Batch said "Object already exists".
+    Setup takes the resource found under that name instead of failing."""
+    from batchmagic.aws.clients import AwsTarget
+    from batchmagic.emulator import run_emulator
+
+    refused: list[str] = []
+
+    def note(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        message = str(parsed.get("Error", {}).get("Message", ""))
+        if "already exists" in message:
+            refused.append(model.name)
+
+    for seed in (0, 4):  # one loses a CreateComputeEnvironment answer, one a CreateJobQueue's
+        with run_emulator(faults=f"error=0.3,after=1.0,seed={seed}") as url:
+            clients = AwsClients(AwsTarget(region="us-east-1", endpoint_url=url, emulator=True))
+            clients.batch.meta.events.register("after-call.batch", note)
+            result = ensure_setup(clients, region="us-east-1", timeout=30)
+            assert result.settings["queue"] == "batchmagic-queue"
+    assert {"CreateComputeEnvironment", "CreateJobQueue"} <= set(refused), refused
