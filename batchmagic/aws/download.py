@@ -23,7 +23,7 @@ from batchmagic.aws.destinations import S3Object, map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
 from batchmagic.aws.freed import release_freed_memory
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
-from batchmagic.aws.staging import RunLocation, _failed, _failures, list_objects
+from batchmagic.aws.staging import RunLocation, _failed, _failures, _stop, list_objects
 
 
 @dataclass
@@ -77,27 +77,34 @@ def download_outputs(
     scratch = tempfile.TemporaryDirectory(prefix="batchmagic-",
                                           dir=root if root.is_dir() else None)
     try:
-        for name, obj in internal.items():
-            buffers[name] = (io.BytesIO() if smallobjects.is_small(obj.size)
-                             else Path(scratch.name) / uuid.uuid4().hex)
-            pending.append((obj.key, _fetch(clients, location.bucket, obj, buffers[name],
-                                            counter)))
-        # Per file only what must be: a directory is made once, and temp names share one
-        # random token (2,000 small files spent a fifth of their time on mkdir and urandom).
-        made: set[Path] = set()
-        token = uuid.uuid4().hex[:12]
-        for number, (dest, obj) in enumerate(targets.items()):
-            try:
-                if dest.parent not in made:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(dest.parent)
-            except OSError as exc:
-                result.skipped.append((obj.key, f"cannot create {dest.parent}: "
-                                                 f"{exc.strerror or exc}"))
-                continue
-            temp = dest.parent / f".{dest.name[:200]}.{token}{number}.part"
-            renames.append((obj.key, temp, dest))
-            pending.append((obj.key, _fetch(clients, location.bucket, obj, temp, counter)))
+        try:
+            for name, obj in internal.items():
+                buffers[name] = (io.BytesIO() if smallobjects.is_small(obj.size)
+                                 else Path(scratch.name) / uuid.uuid4().hex)
+                pending.append((obj.key, _fetch(clients, location.bucket, obj, buffers[name],
+                                                counter)))
+            # Per file only what must be: a directory is made once, and temp names share one
+            # random token (2,000 small files spent a fifth of their time on mkdir and urandom).
+            made: set[Path] = set()
+            token = uuid.uuid4().hex[:12]
+            for number, (dest, obj) in enumerate(targets.items()):
+                try:
+                    if dest.parent not in made:
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(dest.parent)
+                except OSError as exc:
+                    result.skipped.append((obj.key, f"cannot create {dest.parent}: "
+                                                     f"{exc.strerror or exc}"))
+                    continue
+                temp = dest.parent / f".{dest.name[:200]}.{token}{number}.part"
+                renames.append((obj.key, temp, dest))
+                pending.append((obj.key, _fetch(clients, location.bucket, obj, temp, counter)))
+        except BaseException:
+            # Interrupted (Ctrl-C) while objects were still being handed out: the ones handed
+            # out so far are stopped as in _failures, so that no transfer writes a temp file
+            # after the cleanup below has removed them.
+            _stop(pending)
+            raise
         failures = _failures(pending, stop)
         failed = dict(failures)
         result.stopped = stop is not None and stop.is_set()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from batchmagic.aws import smallobjects
 from batchmagic.aws.clients import AwsClients
 from batchmagic.aws.download import download_outputs
 from batchmagic.aws.staging import (
@@ -246,3 +247,45 @@ def test_an_interrupted_upload_cancels_the_rest_and_leaves_nothing_in_flight(
     time.sleep(0.2)
     assert (started[0], ended[0]) == at_return, "a PutObject started after upload() raised"
     assert len(list_objects(clients, location.bucket, location.in_prefix)) == at_return[0]
+
+
+def test_a_download_interrupted_while_handing_out_leaves_no_part_file(
+        clients: AwsClients, location: RunLocation, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C while the objects are still being handed to the transfer threads: the ones handed
+    # out are cancelled or waited for, so none writes a temp file after the cleanup.
+    for i in range(120):
+        clients.s3.put_object(Bucket=location.bucket, Key=f"{location.out_prefix}f{i:03d}.txt",
+                              Body=b"x" * 1000)
+    lock = threading.Lock()
+    started, ended = [0], [0]
+
+    def count(into: list[int], pause: float = 0.0) -> Any:
+        def counted(**_: Any) -> None:
+            with lock:
+                into[0] += 1
+            time.sleep(pause)  # a slow network: objects are handed out faster than they come
+        return counted
+
+    clients.s3.meta.events.register("before-call.s3.GetObject", count(started, 0.05))
+    clients.s3.meta.events.register("after-call.s3.GetObject", count(ended))
+    handed_out = []
+    real_get_object = smallobjects.get_object
+
+    def interrupted_at_the_60th(*args: Any) -> Any:
+        handed_out.append(args)
+        if len(handed_out) == 60:
+            raise KeyboardInterrupt
+        return real_get_object(*args)
+
+    monkeypatch.setattr(smallobjects, "get_object", interrupted_at_the_60th)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        download_outputs(clients, location, out)
+    with lock:
+        at_return = started[0], ended[0]
+    assert at_return[0] == at_return[1], "a GetObject was still under way after the download"
+    assert at_return[0] < 59, "nothing was cancelled"
+    time.sleep(0.2)
+    assert (started[0], ended[0]) == at_return, "a GetObject started after the download raised"
+    assert [path.name for path in out.rglob("*")] == []
