@@ -22,7 +22,20 @@ NO_TEMPLATE_HINT = (
     "with escaped braces), turn templating off with --no-template."
 )
 
+
+class _NoOtherFiles(jinja2.BaseLoader):
+    """A cell is one template: ``{% include %}``, ``{% import %}`` and ``{% extends %}`` have
+    nothing to read, and say so (without a loader Jinja only says "no loader for this
+    environment specified")."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        raise jinja2.TemplateNotFound(
+            template, f"'{template}': a cell template is the cell alone, there are no other "
+                      "templates to include, import or extend; put that text in the cell")
+
+
 _ENVIRONMENT = jinja2.Environment(
+    loader=_NoOtherFiles(),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     autoescape=False,
@@ -57,7 +70,7 @@ def render_cell(source: str, context: Mapping[str, Any]) -> str:
         raise ConfigurationError(
             f"Cell template error{where}: {error}\n{_excerpt(source, line)}{NO_TEMPLATE_HINT}"
         ) from None
-    except Exception as error:  # an expression that fails: {{ runId + 1 }}, {% include %}...
+    except Exception as error:  # an expression that fails: {{ runId + 1 }}...
         line = _template_line(error)
         where = f" at line {line}" if line else ""
         raise ConfigurationError(

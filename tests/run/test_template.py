@@ -223,3 +223,19 @@ def test_an_error_past_the_last_line_shows_the_line_python_read() -> None:
     assert _syntax_message("x = 1\nif True:\n", error) == (
         "SyntaxError in the cell at line 3: unexpected EOF while parsing\n"
         "    3 | if True:\n                ^\nNothing was uploaded or submitted.")
+
+
+@pytest.mark.parametrize(("source", "name"), [
+    ('x = 1\n{% include "setup.py" %}\n', "setup.py"),
+    ('{% import "macros" as m %}\n', "macros"),
+    ('{% from "macros" import f %}\n', "macros"),
+    ('{% extends "base" %}\n', "base"),
+])
+def test_including_another_template_says_there_is_none(source: str, name: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        render_cell(source, {})
+    line = source.count("\n", 0, source.index("{%")) + 1
+    assert str(info.value).startswith(
+        f"Cell template error at line {line}: '{name}': a cell template is the cell alone, "
+        "there are no other templates to include, import or extend; put that text in the cell\n"
+        f"    {line} | ")
