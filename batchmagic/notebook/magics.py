@@ -35,6 +35,7 @@ from batchmagic.run.distmap import warm_in_background
 from batchmagic.run.dryrun import dry_run_report
 from batchmagic.run.fanout import check_map_options, with_retries
 from batchmagic.run.handle import Run
+from batchmagic.run.interrupt import preparing
 from batchmagic.run.maprun import MapRun
 from batchmagic.run.preflight import check_settings
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare
@@ -194,8 +195,9 @@ class AwsBatchMagics(Magics):
         return run
 
     def _prepare(self, cell: str, run_options: RunOptions, settings: Settings) -> PreparedRun:
-        return prepare(cell, run_options, settings, namespace=self.namespace,
-                       cwd=Path.cwd(), region=resolve_region(settings))
+        with preparing():  # Ctrl-C here (the package index can be slow): one line
+            return prepare(cell, run_options, settings, namespace=self.namespace,
+                           cwd=Path.cwd(), region=resolve_region(settings))
 
     def _launch(self, prepared: PreparedRun, clock: PhaseClock | None = None,
                 retries: int = 0) -> Run:

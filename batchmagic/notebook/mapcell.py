@@ -28,6 +28,7 @@ from batchmagic.run.fanout import (
     read_items,
     render_items,
 )
+from batchmagic.run.interrupt import preparing
 from batchmagic.run.maplaunch import launch_map, staged_for_map
 from batchmagic.run.maprun import MapRun
 from batchmagic.run.prepare import PreparedRun, RunOptions, prepare, template_context
@@ -53,9 +54,10 @@ class MapCell:
                 ) -> tuple[PreparedRun, MapPlan]:
         namespace = self.magics.namespace
         first = indices[0] if indices else 0
-        prepared = prepare(self.cell, self.options, self.settings, namespace=namespace,
-                           cwd=Path.cwd(), region=resolve_region(self.settings),
-                           extra_context={"item": items[0], "index": first})
+        with preparing():
+            prepared = prepare(self.cell, self.options, self.settings, namespace=namespace,
+                               cwd=Path.cwd(), region=resolve_region(self.settings),
+                               extra_context={"item": items[0], "index": first})
         context = template_context(prepared.job_name, prepared.run_id, prepared.environment)
         sources = render_items(self.cell, prepared, items, context, indices)
         options = self.map_options

@@ -7,10 +7,13 @@ finishes on its own - without downloading anything more or binding any variable 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 from batchmagic.aws.staging import RunLocation
+from batchmagic.errors import interrupted
 
 RETURN_WITHIN_S = 1.5
 """How long an interrupted cell waits for the run to settle before it returns."""
@@ -46,6 +49,17 @@ def array_interrupt_summary(job_name: str, job_id: str) -> str:
     """The one line of an interrupted ``--map`` run (every child is terminated)."""
     return (f"array job {job_name} ({job_id}) terminated, all its children; "
             f"%aws_batch_attach {job_id} gathers what finished")
+
+
+@contextlib.contextmanager
+def preparing() -> Iterator[None]:
+    """Ctrl-C while a run is prepared (checks, package index lookups, the template): one line,
+    as in every other phase, instead of a traceback through the checks."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise interrupted("interrupted while preparing the run (checks, packages): nothing was "
+                          "uploaded or submitted") from None
 
 
 def interrupted_before_start(phase: str | None, in_uri: str) -> str:

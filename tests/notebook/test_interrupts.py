@@ -14,7 +14,7 @@ import pytest
 from batchmagic.aws.clients import AwsClients
 from batchmagic.run.target import resolve_target
 from batchmagic.settings import Settings
-from tests.helpers import job_count, key_count
+from tests.helpers import job_count, key_count, object_count
 
 MANY_FILES = (
     "import os\nos.makedirs('big', exist_ok=True)\n"
@@ -96,3 +96,28 @@ def test_ctrl_c_during_the_upload_submits_nothing_and_leaves_nothing(
         "KeyboardInterrupt: upload interrupted: nothing was submitted"), shown
     assert job_count(local_clients) == jobs
     assert key_count(local_clients, bucket) == before
+
+
+class _SlowToPickle:
+    """Pickling it takes long: a stand-in for a slow step of preparing a run."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        for _ in range(200):  # short sleeps: an interrupt is seen between two of them
+            time.sleep(0.1)
+        return (int, ())
+
+
+def test_ctrl_c_while_the_run_is_prepared_is_one_line_and_sends_nothing(
+        ip: Any, local_clients: AwsClients) -> None:
+    ip.run_cell_magic("aws_batch", "--local", "pass")  # the emulator is set up beforehand
+    jobs, objects = job_count(local_clients), object_count(local_clients)
+    ip.user_ns["slow"] = _SlowToPickle()
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ip.run_cell_magic("aws_batch", "--local --push slow", "pass")
+    assert time.monotonic() - started < 10
+    shown = caught.value._render_traceback_()  # type: ignore[attr-defined]
+    assert shown == ["KeyboardInterrupt: interrupted while preparing the run (checks, packages): "
+                     "nothing was uploaded or submitted"], shown
+    assert (job_count(local_clients), object_count(local_clients)) == (jobs, objects)
