@@ -14,6 +14,8 @@ def on_kernel_exit(runs: Sequence[Run | MapRun], policy: str) -> None:
     for run in [run for run in runs if not run.done]:
         if policy == "terminate":
             run.cancel("Kernel shut down")
+            print(f"batchmagic: job {run.job_name} ({run.job_id}) terminated as the kernel shut "
+                  "down (on_shutdown = terminate)", file=sys.stderr, flush=True)
         else:
             print(f"batchmagic: job {run.job_name} ({run.job_id}) keeps running; "
                   f"reattach with %aws_batch_attach {run.job_id}", file=sys.stderr, flush=True)

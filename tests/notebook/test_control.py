@@ -140,3 +140,23 @@ def test_detach_lets_a_blocking_cell_return_and_binds_its_pulls_later(ip: Any) -
     assert run.done_event.wait(60)
     ip.run_cell("pass")  # the next cell binds what the detached run pulled
     assert ip.user_ns["answer"] == 42
+
+
+def test_on_shutdown_terminate_says_what_it_terminated(
+        ip: Any, local_clients: AwsClients, capsys: pytest.CaptureFixture[str]) -> None:
+    from batchmagic.notebook.shutdown import on_kernel_exit
+
+    run = ip.run_cell_magic("aws_batch", "--local --no-wait", "import time\ntime.sleep(60)")
+    capsys.readouterr()
+    on_kernel_exit([run], "terminate")
+    assert capsys.readouterr().err == (
+        f"batchmagic: job {run.job_name} ({run.job_id}) terminated as the kernel shut down "
+        "(on_shutdown = terminate)\n")
+    deadline = time.monotonic() + 60
+    while not run.done:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert run.status == "FAILED"
+    job = local_clients.batch.describe_jobs(jobs=[run.job_id])["jobs"][0]
+    assert job["statusReason"] == "Kernel shut down"
+    ip.run_cell("pass")  # lets the finished run go
