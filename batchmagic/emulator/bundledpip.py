@@ -23,6 +23,9 @@ import zipfile
 from pathlib import Path
 
 PACKAGES = ("setuptools", "pip")
+# Made while a new user's first cell sets up and submits its job, which need the CPU first: the
+# environment is only needed when that job's main container starts, a second or so later.
+NICE = 5
 
 
 def bundled_wheels() -> dict[str, Path] | None:
@@ -39,7 +42,8 @@ def bundled_wheels() -> dict[str, Path] | None:
     return None
 
 
-_UNPACK = ("import sys, zipfile\n"
+_UNPACK = ("import os, sys, zipfile\n"
+           f"os.nice({NICE})\n"
            "for wheel in sys.argv[2:]:\n"
            "    with zipfile.ZipFile(wheel) as archive:\n"
            "        archive.extractall(sys.argv[1])\n")
@@ -61,9 +65,9 @@ def install_bundled_pip(home: Path, env: dict[str, str]) -> bool:
     finally:
         for archive in archives:
             archive.close()
-    # Unpacked by the new environment's own interpreter, isolated (-I): a thousand small files
-    # written in another process, so the emulator (whose threads answer a new user's setup
-    # meanwhile) neither waits for its GIL nor keeps the buffers.
+    # Unpacked by the new environment's own interpreter, isolated (-I) and at a lower priority
+    # (NICE): a thousand small files written in another process, so the emulator (whose threads
+    # answer a new user's setup meanwhile) neither waits for its GIL nor keeps the buffers.
     major, minor = sys.version_info[:2]
     site_packages = home / "lib" / f"python{major}.{minor}" / "site-packages"
     subprocess.run([str(home / "bin" / "python"), "-I", "-c", _UNPACK, str(site_packages),

@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from batchmagic.emulator.bundledpip import install_bundled_pip
+from batchmagic.emulator.bundledpip import NICE, install_bundled_pip
 
 _OFFICIAL_PYTHON = re.compile(
     r"^(?:(?:docker\.io/|registry-1\.docker\.io/|public\.ecr\.aws/docker/)?library/)?python$"
@@ -94,7 +94,8 @@ def _create(home: Path) -> None:
     clean = {k: v for k, v in os.environ.items() if k not in _HOST_PYTHON_VARIABLES}
     # The base interpreter, not this virtual environment's: nothing of ours may show through.
     base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", "--without-pip", str(home)], check=True, env=clean,
+    subprocess.run([base, "-c", f"import os, sys, venv; os.nice({NICE}); venv.main(sys.argv[1:])",
+                    "--without-pip", str(home)], check=True, env=clean,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if not install_bundled_pip(home, clean):
         python = home / "bin" / "python"
