@@ -40,12 +40,13 @@ CREATE TABLE IF NOT EXISTS runs (
     ended_at REAL,
     status TEXT NOT NULL,
     cost_usd REAL,
-    timeline TEXT NOT NULL DEFAULT '[]'
+    timeline TEXT NOT NULL DEFAULT '[]',
+    outcome TEXT
 )
 """
 # Columns added after the first release: older ledgers get them on first use (SQLite's ADD
 # COLUMN keeps every row, with the default).
-ADDED_COLUMNS = {"cost_usd": "REAL", "timeline": "TEXT NOT NULL DEFAULT '[]'"}
+ADDED_COLUMNS = {"cost_usd": "REAL", "timeline": "TEXT NOT NULL DEFAULT '[]'", "outcome": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ class RunRecord:
     cost_usd: float | None = None
     # The run's phases as (name, start, duration) rows (see batchmagic.run.timeline).
     timeline: tuple[tuple[str, float, float], ...] = ()
+    # How the run ended for its user (run.outcome: "succeeded", "cell failed", ...), where
+    # Batch's status may say SUCCEEDED for a cell that raised; None until it ended.
+    outcome: str | None = None
 
     def target(self) -> AwsTarget:
         """Where the job runs: the run's region, profile and endpoint."""
@@ -144,12 +148,13 @@ class Ledger:
 
     def finish(self, job_id: str, status: str, ended_at: float | None = None,
                cost_usd: float | None = None,
-               timeline: tuple[tuple[str, float, float], ...] = ()) -> None:
+               timeline: tuple[tuple[str, float, float], ...] = (),
+               outcome: str | None = None) -> None:
         with self._connect() as db:
-            db.execute("UPDATE runs SET status = ?, ended_at = ?, cost_usd = ?, timeline = ? "
-                       "WHERE job_id = ?",
+            db.execute("UPDATE runs SET status = ?, ended_at = ?, cost_usd = ?, timeline = ?, "
+                       "outcome = ? WHERE job_id = ?",
                        (status, ended_at or time.time(), cost_usd,
-                        json.dumps([list(phase) for phase in timeline]), job_id))
+                        json.dumps([list(phase) for phase in timeline]), outcome, job_id))
 
     def recent(self, limit: int = 20) -> list[RunRecord]:
         with self._connect() as db:

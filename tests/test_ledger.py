@@ -55,10 +55,11 @@ def test_a_ledger_from_before_timelines_gains_the_column_and_keeps_its_runs(
     ledger = Ledger(path)
     old = ledger.find("old-job")
     assert old is not None and old.timeline == () and old.status == "SUCCEEDED"
+    assert old.outcome is None  # ended before outcomes were kept
     assert old.duration == 30.0  # no timeline: from its start to its end
     ledger.record(_record("new-job"))
-    ledger.finish("new-job", "SUCCEEDED", 110.0, timeline=PHASES)
+    ledger.finish("new-job", "SUCCEEDED", 110.0, timeline=PHASES, outcome="cell failed")
     new = ledger.find("new-job")
-    assert new is not None and new.timeline == PHASES
+    assert new is not None and new.timeline == PHASES and new.outcome == "cell failed"
     assert new.duration == 9.75  # the timeline's total
     assert {r.job_id for r in ledger.recent()} == {"old-job", "new-job"}

@@ -13,6 +13,7 @@ from batchmagic.aws.job import TERMINAL_STATUSES
 from batchmagic.errors import AwsError
 from batchmagic.ledger import Ledger, RunRecord
 from batchmagic.notebook.timeline_view import format_duration
+from batchmagic.run.outcome import Outcome
 
 TERMINAL = TERMINAL_STATUSES
 COLUMNS = ("started", "job name", "job id", "status", "duration", "cost", "where", "notebook")
@@ -52,6 +53,8 @@ def rows(ledger: Ledger, limit: int) -> list[dict[str, str]]:
         status = live.get(record.job_id, record.status)
         if status in TERMINAL and record.status not in TERMINAL:
             status += " (not collected: %aws_batch_attach)"
+        elif record.outcome and record.outcome != Outcome.SUCCEEDED:
+            status += f" ({record.outcome})"  # SUCCEEDED (cell failed): Batch's word, then ours
         table.append({
             "started": dt.datetime.fromtimestamp(record.started_at).strftime("%Y-%m-%d %H:%M"),
             "job name": record.job_name,

@@ -300,8 +300,8 @@ class Run:
             self._ended = time.time()
             self._clock.end(self._ended)
             if self._ledger is not None and self._earlier is None:  # keep an earlier record
-                self._ledger.finish(self.job_id, self.status, self._ended,
-                                    cost_usd=self.cost_usd, timeline=self.timeline.to_tuples())
+                self._ledger.finish(self.job_id, self.status, self._ended, cost_usd=self.cost_usd,
+                                    timeline=self.timeline.to_tuples(), outcome=self.outcome.value)
             # The display's final state must be sent before a waiting cell returns.
             self._display.finished(self)
             self._done.set()

@@ -24,6 +24,10 @@ def test_a_cell_that_raises_is_cell_failed_though_batch_says_succeeded(
     assert str(run.verdict) == "cell failed (ValueError)"
     assert "cell failed (ValueError) - Batch SUCCEEDED" in capsys.readouterr().out
     assert "outcome=cell failed (ValueError)" in repr(run)
+    # The jobs table says it too, after Batch's word (the ledger keeps the outcome).
+    table = ip.run_line_magic("aws_batch_jobs", "--limit 50")
+    row = next(r for r in table if r["job id"] == run.job_id)
+    assert row["status"] == "SUCCEEDED (cell failed)"
 
 
 def test_a_killed_cell_is_killed_out_of_memory_perhaps(ip: Any) -> None:
