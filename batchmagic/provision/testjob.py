@@ -143,7 +143,9 @@ class TestJob:
         main = self.lines.get(MAIN) or []
         if not any("batchmagic test job: main read" in line for line in main):
             raise BatchMagicError(f"main's line did not come through (got {main[-3:]})")
-        return f"{sum(len(v) for v in self.lines.values())} lines, each once, e.g. {main[0]!r}"
+        count = sum(len(v) for v in self.lines.values())
+        heard = "1 line, once" if count == 1 else f"{count} lines, each once"
+        return f"{heard}, e.g. {main[0]!r}"
 
     def result(self, snapshot: JobSnapshot) -> str:
         states = {c.name: c for c in snapshot.containers}

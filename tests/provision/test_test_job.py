@@ -3,6 +3,7 @@ job is reported, and a failing step says which one and how to fix it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def test_doctor_submits_a_test_job_and_reports_each_step(
         assert f"PASS  test job: {step}:" in out, (step, out)
     assert "stage-in: " in out and "main: " in out and "stage-out: " in out  # stream names
     assert "'HELLO FROM BATCHMAGIC'" in out
+    assert re.search(r"test job: live tail: (1 line, once|\d+ lines, each once), e\.g\. ", out)
+    assert " 1 lines" not in out
     assert "FAIL" not in out
 
 
