@@ -137,5 +137,8 @@ def _syntax_message(source: str, error: SyntaxError) -> str:
             if getattr(error, "end_lineno", line) != line or end <= error.offset:
                 end = error.offset + 1
             width = min(end, len(text) + 2) - error.offset
-            message += "\n" + " " * (len(prefix) + error.offset - 1) + "^" * max(1, width)
+            # Tabs before the culprit stay tabs, so the caret lands under it wherever the
+            # reader's tab stops are.
+            pad = "".join(c if c == "\t" else " " for c in text[:error.offset - 1])
+            message += "\n" + " " * len(prefix) + pad + "^" * max(1, width)
     return message + "\nNothing was uploaded or submitted."

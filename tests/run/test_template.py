@@ -239,3 +239,13 @@ def test_including_another_template_says_there_is_none(source: str, name: str) -
         f"Cell template error at line {line}: '{name}': a cell template is the cell alone, "
         "there are no other templates to include, import or extend; put that text in the cell\n"
         f"    {line} | ")
+
+
+def test_the_caret_keeps_the_tabs_before_the_culprit() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_python("if True:\n\tx = (1 +)\n")
+    assert str(info.value) == (
+        "SyntaxError in the cell at line 2: invalid syntax\n"
+        "    2 | \tx = (1 +)\n"
+        "        \t        ^\n"
+        "Nothing was uploaded or submitted.")
