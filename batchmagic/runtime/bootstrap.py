@@ -237,7 +237,9 @@ class Run:
                 pickle.dump(values, handle, protocol=PICKLE_PROTOCOL)
         os.replace(tmp, path)
         self.pull_manifest = _runtime("versions").manifest(values.values())
-        for name in self.missing_pull:
+        # A stopped cell never got to define them; the kernel says the job was stopped.
+        stopped = self.exit_code == TERMINATED_EXIT_CODE
+        for name in [] if stopped else self.missing_pull:
             print(f"batchmagic: {name!r} is not defined after the cell; not pulled",
                   file=sys.stderr)
         for name, reason in self.unpicklable_pull.items():

@@ -251,6 +251,15 @@ def test_sigterm_stops_the_cell_and_still_saves_its_results(container: Container
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
 
 
+def test_a_stopped_cell_does_not_list_the_names_it_never_got_to_define(
+        container: Container) -> None:
+    cell = "import os, signal, time\nos.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(30)\nr = 1\n"
+    done = container.run(cell, pull="r")
+    assert done.code == 128 + signal.SIGTERM
+    assert done.result["missing_pull"] == ["r"]  # still known to the kernel
+    assert "is not defined after the cell" not in done.stderr
+
+
 def test_values_that_cannot_be_pickled_are_named_and_the_rest_come_back(
         container: Container) -> None:
     cell = "import threading\nlock = threading.Lock()\ngood = {'a': [1, 2]}\n"
