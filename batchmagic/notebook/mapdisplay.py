@@ -46,9 +46,11 @@ def child_outcome(run: MapRun, child: ChildView) -> str:
 def final_lines(run: MapRun) -> list[str]:
     """The summary and a table of items (all of them up to 50, else the failures)."""
     duration = f" in {format_elapsed(run.duration)}" if run.duration is not None else ""
-    lines = [f"{run.status}: {run.succeeded} of {plural(run.plan.count, 'item')} succeeded "
+    # Interrupted: the items it stopped did not fail, and the run raised KeyboardInterrupt.
+    status = "interrupted" if run.interrupted else run.status
+    lines = [f"{status}: {run.succeeded} of {plural(run.plan.count, 'item')} succeeded "
              f"on {plural(run.plan.children, 'child')}{duration}"]
-    if run.error is not None:
+    if run.error is not None and not run.interrupted:
         lines.append(f"error: {str(run.error).splitlines()[0]}")
     if run.cost is not None:
         lines.append(f"cost: {run.cost}")
@@ -63,8 +65,8 @@ def final_lines(run: MapRun) -> list[str]:
         text = f"failed: {failed[index]}" if index in failed else repr(result)
         lines.append(f"  {index:>5}  {run.plan.child_of(position):>5}  {text[:100]}")
     if failed:
-        lines.append("retry the failures with run.retry_failed(); a child's logs: "
-                     "run.children[i].logs")
+        again = "run the unfinished items" if run.interrupted else "retry the failures"
+        lines.append(f"{again} with run.retry_failed(); a child's logs: run.children[i].logs")
     return lines
 
 
@@ -92,7 +94,7 @@ class TextMapDisplay:
         self._queue.put(f"[batchmagic] {text}")
 
     def finished(self, run: MapRun) -> None:
-        for child in run.children:
+        for child in [] if run.interrupted else run.children:
             if child_outcome(run, child) == "FAILED" and child._logs:
                 self._queue.put(f"[batchmagic] child {child.index} ({child.job_id}), last lines:")
                 for line in child._logs:
@@ -184,9 +186,10 @@ class WidgetMapDisplay:
 
     def finished(self, run: MapRun) -> None:
         self.progress(run)
-        self._bar.bar_style = "danger" if run.failed else "success"
+        self._bar.bar_style = ("warning" if run.interrupted else "danger" if run.failed
+                               else "success")
         failed = [c for c in run.children if child_outcome(run, c) == "FAILED"]
-        if failed:
+        if failed and not run.interrupted:
             self._show_logs(failed[0], failed[0]._logs or [])
         lines = final_lines(run)
         self._summary.value = "<pre>" + html.escape("\n".join(lines)) + "</pre>"

@@ -62,12 +62,9 @@ class MapRun:
                  retry: Callable[[MapRun, list[int]], MapRun] | None = None,
                  indices: list[int] | None = None,
                  per_item_dirs: bool | None = None) -> None:
-        self.record = record
-        self.clients = clients
-        self.plan = plan
+        self.record, self.clients, self.plan = record, clients, plan
         self.location = RunLocation(record.bucket, record.run_prefix)
-        self.job_id = record.job_id
-        self.job_name = record.job_name
+        self.job_id, self.job_name = record.job_id, record.job_name
         # Original item indices of this run's items (a retry runs a subset).
         self.indices = indices or list(range(plan.count))
         # Files land in OUTPUT_DIR/<index>/ when items wrote the same names (decided from
@@ -79,6 +76,7 @@ class MapRun:
                          for c in range(plan.children)]
         self.items: dict[int, ItemResult] = {}
         self.error: BatchMagicError | None = None
+        self.interrupted = False  # Ctrl-C stopped it: its summary says so rather than "failed"
         self._display = display
         self._bind = bind
         self._ledger = ledger
@@ -165,6 +163,7 @@ class MapRun:
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"array job {self.job_id} still {self.status}")
         except KeyboardInterrupt:
+            self.interrupted = True
             self._display.note("interrupted: terminating the array job (all children)…")
             self.cancel("Interrupted from the notebook")
             self._done.wait(30)

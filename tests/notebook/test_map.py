@@ -183,8 +183,8 @@ def test_more_than_100_children_are_accepted_when_confirmed(
     assert "101 items on 101 children; arrayProperties: {'size': 101}" in capsys.readouterr().out
 
 
-def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
-                                                     local_clients: AwsClients) -> None:
+def test_ctrl_c_while_waiting_terminates_every_child(
+        ip: Any, local_clients: AwsClients, capsys: pytest.CaptureFixture[str]) -> None:
     ip.user_ns["naps"] = [60, 60, 60]
     run = ip.run_cell_magic("aws_batch", "--map naps --as s --no-wait --on-error collect",
                             "import time\nprint('napping', flush=True)\ntime.sleep(s)")
@@ -206,6 +206,12 @@ def test_ctrl_c_while_waiting_terminates_every_child(ip: Any,
     assert len(run.failed) == 3
     # They ran (and printed) before they were stopped: not "never ran".
     assert all(why.startswith("did not finish: ") for why in run.failed.values()), run.failed
+    # The summary says it was interrupted: no failure report, no child's last lines.
+    run._display.flush()
+    shown_out = capsys.readouterr().out
+    assert "[batchmagic] interrupted: 0 of 3 items succeeded on 3 children" in shown_out
+    assert "run the unfinished items with run.retry_failed()" in shown_out
+    assert "error:" not in shown_out and "last lines:" not in shown_out
 
 
 def test_a_sweep_states_its_cost_bound_before_submit_and_its_cost_after(
