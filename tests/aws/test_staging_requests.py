@@ -206,6 +206,31 @@ class _InterruptedBlobs(dict[str, bytes]):
             yield item
 
 
+class _InFlight:
+    """How many calls of one S3 operation started and ended. Each start takes 50 ms (a slow
+    network), so everything is handed to the transfer threads before much is sent."""
+
+    def __init__(self, clients: AwsClients, operation: str) -> None:
+        self._lock = threading.Lock()
+        self._started = self._ended = 0
+        clients.s3.meta.events.register(f"before-call.s3.{operation}", self._start)
+        clients.s3.meta.events.register(f"after-call.s3.{operation}", self._end)
+
+    def _start(self, **_: Any) -> None:
+        with self._lock:
+            self._started += 1
+        time.sleep(0.05)
+
+    def _end(self, **_: Any) -> None:
+        with self._lock:
+            self._ended += 1
+
+    def now(self) -> tuple[int, int]:
+        """(started, ended) so far."""
+        with self._lock:
+            return self._started, self._ended
+
+
 @pytest.mark.parametrize("when", ["while waiting", "while handing out"])
 def test_an_interrupted_upload_cancels_the_rest_and_leaves_nothing_in_flight(
         clients: AwsClients, location: RunLocation, tmp_path: Path, when: str) -> None:
@@ -217,18 +242,7 @@ def test_an_interrupted_upload_cancels_the_rest_and_leaves_nothing_in_flight(
         path.write_bytes(b"x" * 1000)
         files.append((path, path.name))
     interrupted: list[bool] = []
-    lock = threading.Lock()
-    started, ended = [0], [0]
-
-    def count(into: list[int], pause: float = 0.0) -> Any:
-        def counted(**_: Any) -> None:
-            with lock:
-                into[0] += 1
-            time.sleep(pause)  # a slow network: all files are handed out before one is sent
-        return counted
-
-    clients.s3.meta.events.register("before-call.s3.PutObject", count(started, 0.05))
-    clients.s3.meta.events.register("after-call.s3.PutObject", count(ended))
+    calls = _InFlight(clients, "PutObject")
 
     def progress(_: Any) -> None:
         if when == "while waiting" and not interrupted:
@@ -240,12 +254,11 @@ def test_an_interrupted_upload_cancels_the_rest_and_leaves_nothing_in_flight(
         blobs = _InterruptedBlobs(blobs)
     with pytest.raises(KeyboardInterrupt):
         upload(clients, location, files, blobs, progress=progress)
-    with lock:
-        at_return = started[0], ended[0]
+    at_return = calls.now()
     assert at_return[0] == at_return[1], "a PutObject was still under way after upload()"
     assert at_return[0] < len(files), "nothing was cancelled"
     time.sleep(0.2)
-    assert (started[0], ended[0]) == at_return, "a PutObject started after upload() raised"
+    assert calls.now() == at_return, "a PutObject started after upload() raised"
     assert len(list_objects(clients, location.bucket, location.in_prefix)) == at_return[0]
 
 
@@ -257,18 +270,7 @@ def test_a_download_interrupted_while_handing_out_leaves_no_part_file(
     for i in range(120):
         clients.s3.put_object(Bucket=location.bucket, Key=f"{location.out_prefix}f{i:03d}.txt",
                               Body=b"x" * 1000)
-    lock = threading.Lock()
-    started, ended = [0], [0]
-
-    def count(into: list[int], pause: float = 0.0) -> Any:
-        def counted(**_: Any) -> None:
-            with lock:
-                into[0] += 1
-            time.sleep(pause)  # a slow network: objects are handed out faster than they come
-        return counted
-
-    clients.s3.meta.events.register("before-call.s3.GetObject", count(started, 0.05))
-    clients.s3.meta.events.register("after-call.s3.GetObject", count(ended))
+    calls = _InFlight(clients, "GetObject")
     handed_out = []
     real_get_object = smallobjects.get_object
 
@@ -282,10 +284,9 @@ def test_a_download_interrupted_while_handing_out_leaves_no_part_file(
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         download_outputs(clients, location, out)
-    with lock:
-        at_return = started[0], ended[0]
+    at_return = calls.now()
     assert at_return[0] == at_return[1], "a GetObject was still under way after the download"
     assert at_return[0] < 59, "nothing was cancelled"
     time.sleep(0.2)
-    assert (started[0], ended[0]) == at_return, "a GetObject started after the download raised"
+    assert calls.now() == at_return, "a GetObject started after the download raised"
     assert [path.name for path in out.rglob("*")] == []
