@@ -74,7 +74,7 @@ def map_outputs(objects: Sequence[S3Object], out_prefix: str, root: Path,
     return internal, targets, skipped
 
 
-def safe_destination(relative: str, root: Path, parents_inside: dict[Path, bool] | None = None,
+def safe_destination(relative: str, root: Path, parents_inside: dict[Path, bool],
                      ) -> tuple[Path | None, str]:
     """(``root / relative``, "") if it stays inside ``root`` once symlinks are resolved, else
     (None, why). ``parents_inside`` remembers, across the keys of one download, which
@@ -88,7 +88,7 @@ def safe_destination(relative: str, root: Path, parents_inside: dict[Path, bool]
         return None, f"a part of its name is longer than {NAME_MAX} bytes"
     dest = root.joinpath(*parts)
     # A symlink already in output_dir (on the way, or the file itself) may point elsewhere.
-    if not _stays_inside(dest, root, {} if parents_inside is None else parents_inside):
+    if not _stays_inside(dest, root, parents_inside):
         return None, f"a symbolic link in {root} would take it outside"
     return dest, ""
 

@@ -23,7 +23,7 @@ from batchmagic.aws.destinations import S3Object, map_outputs
 from batchmagic.aws.errors import AWS_EXCEPTIONS, describe
 from batchmagic.aws.freed import release_freed_memory
 from batchmagic.aws.progress import ProgressCallback, ProgressSubscriber
-from batchmagic.aws.staging import RunLocation, _failed, _failures, _stop, list_objects
+from batchmagic.aws.staging import RunLocation, _failed, _failures, handing_out, list_objects
 
 
 @dataclass
@@ -77,7 +77,7 @@ def download_outputs(
     scratch = tempfile.TemporaryDirectory(prefix="batchmagic-",
                                           dir=root if root.is_dir() else None)
     try:
-        try:
+        with handing_out(pending):
             for name, obj in internal.items():
                 buffers[name] = (io.BytesIO() if smallobjects.is_small(obj.size)
                                  else Path(scratch.name) / uuid.uuid4().hex)
@@ -99,13 +99,7 @@ def download_outputs(
                 temp = dest.parent / f".{dest.name[:200]}.{token}{number}.part"
                 renames.append((obj.key, temp, dest))
                 pending.append((obj.key, _fetch(clients, location.bucket, obj, temp, counter)))
-        except BaseException:
-            # Interrupted (Ctrl-C) while objects were still being handed out: the ones handed
-            # out so far are stopped as in _failures, so that no transfer writes a temp file
-            # after the cleanup below has removed them.
-            _stop(pending)
-            raise
-        failures = _failures(pending, stop)
+            failures = _failures(pending, stop)
         failed = dict(failures)
         result.stopped = stop is not None and stop.is_set()
         for key, temp, dest in renames:
@@ -119,8 +113,8 @@ def download_outputs(
                 result.skipped.append((key, f"cannot write {dest}: {exc.strerror or exc}"))
                 continue
             result.files.append(dest)
-        essential = [(key, error) for key, error in failures
-                     if key in {obj.key for obj in internal.values()}]
+        internal_keys = {obj.key for obj in internal.values()}
+        essential = [(key, error) for key, error in failures if key in internal_keys]
         if essential and not result.stopped:
             raise _failed("download", essential, location.out_uri,
                           "GetObject") from essential[0][1]

@@ -13,11 +13,12 @@ without s3transfer's per-file overhead and the ``100-continue`` round trip of it
 
 from __future__ import annotations
 
+import contextlib
 import io
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,43 +119,36 @@ def upload(
     subscriber = ProgressSubscriber("upload", total, len(files) + len(blobs), progress)
     pending: list[tuple[str, Any]] = []
     bucket, s3 = location.bucket, clients.s3
-    with _manager(clients) as manager:
-        try:
-            for (path, key), size in zip(files, sizes, strict=True):
-                if smallobjects.is_small(size):
-                    future = smallobjects.put_file(s3, path, bucket, location.in_prefix + key,
-                                                   subscriber)
-                else:
-                    future = manager.upload(str(path), bucket, location.in_prefix + key,
-                                            subscribers=[subscriber])
-                pending.append((str(path), future))
-            for key, data in blobs.items():
-                if smallobjects.is_small(len(data)):
-                    future = smallobjects.put_bytes(s3, data, bucket, location.in_prefix + key,
-                                                    subscriber)
-                else:
-                    future = manager.upload(io.BytesIO(data), bucket, location.in_prefix + key,
-                                            subscribers=[subscriber])
-                pending.append((key, future))
-        except BaseException:
-            # Interrupted while files were still being handed out: the ones handed out so far
-            # are stopped as in _failures, so that none is written after the caller cleans up.
-            _stop(pending)
-            raise
+    with _manager(clients) as manager, handing_out(pending):
+        for (path, key), size in zip(files, sizes, strict=True):
+            if smallobjects.is_small(size):
+                future = smallobjects.put_file(s3, path, bucket, location.in_prefix + key,
+                                               subscriber)
+            else:
+                future = manager.upload(str(path), bucket, location.in_prefix + key,
+                                        subscribers=[subscriber])
+            pending.append((str(path), future))
+        for key, data in blobs.items():
+            if smallobjects.is_small(len(data)):
+                future = smallobjects.put_bytes(s3, data, bucket, location.in_prefix + key,
+                                                subscriber)
+            else:
+                future = manager.upload(io.BytesIO(data), bucket, location.in_prefix + key,
+                                        subscribers=[subscriber])
+            pending.append((key, future))
         failures = _failures(pending)
     if failures:
         raise _failed("upload", failures, location.in_uri, "PutObject") from failures[0][1]
     return total
 
 
-def _failures(pending: Sequence[tuple[str, Any]],
-              stop: threading.Event | None = None) -> list[tuple[str, Exception]]:
-    """Wait for every transfer; return ``(what, error)`` for each one that failed. When
-    ``stop`` is set meanwhile, every transfer not yet done is cancelled. Interrupted
-    (Ctrl-C), every transfer not yet done is cancelled and the ones under way are waited
-    for, so that nothing is written after the caller cleans up."""
+@contextlib.contextmanager
+def handing_out(pending: list[tuple[str, Any]]) -> Iterator[None]:
+    """Around handing transfers to their threads and waiting for them: interrupted (Ctrl-C) at
+    any point, every transfer in ``pending`` not yet done is cancelled and the ones under way
+    are waited for, so that nothing is written after the caller cleans up."""
     try:
-        return _wait(pending, stop)
+        yield
     except BaseException:
         _stop(pending)
         raise
@@ -167,8 +161,10 @@ def _stop(pending: Sequence[tuple[str, Any]]) -> None:
     smallobjects.wait_quietly([future for _, future in pending])
 
 
-def _wait(pending: Sequence[tuple[str, Any]],
-          stop: threading.Event | None) -> list[tuple[str, Exception]]:
+def _failures(pending: Sequence[tuple[str, Any]],
+              stop: threading.Event | None = None) -> list[tuple[str, Exception]]:
+    """Wait for every transfer; return ``(what, error)`` for each one that failed. When
+    ``stop`` is set meanwhile, every transfer not yet done is cancelled."""
     if stop is not None:
         while not all(future.done() for _, future in pending):
             if stop.wait(0.05):
