@@ -72,6 +72,15 @@ def test_a_requirements_file_is_read_with_comments_and_blank_lines(tmp_path: Pat
     assert packages.origins["cowsay==6.1"] == "requirements.txt:2"
 
 
+def _refusal(tmp_path: Path, request_: PackageRequest, files: dict[str, bytes]) -> str:
+    """The one line resolve() refuses ``request_`` with, ``files`` written in ``tmp_path``."""
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(ConfigurationError) as caught:
+        resolve("", request_, tmp_path)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(("request_", "files", "message"), [
     (PackageRequest(requirements_file="missing.txt"), {}, "--requirements missing.txt: no such"),
     (PackageRequest(requirements_file="bad.txt"), {"bad.txt": b"\xff\xfe\x00"}, "cannot read"),
@@ -90,13 +99,10 @@ def test_a_requirements_file_is_read_with_comments_and_blank_lines(tmp_path: Pat
 ])
 def test_bad_package_input_is_one_clear_line(tmp_path: Path, request_: PackageRequest,
                                              files: dict[str, bytes], message: str) -> None:
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-    with pytest.raises(ConfigurationError) as caught:
-        resolve("", request_, tmp_path)
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
-    assert "s3cr3t" not in str(caught.value)  # a refused credential is not repeated either
+    refused = _refusal(tmp_path, request_, files)
+    assert message in refused
+    assert "\n" not in refused
+    assert "s3cr3t" not in refused  # a refused credential is not repeated either
 
 
 def test_compatible_requirements_of_one_package_are_not_a_conflict(tmp_path: Path) -> None:
@@ -213,11 +219,7 @@ def test_an_index_problem_in_a_requirements_file_names_its_line(tmp_path: Path) 
 ])
 def test_each_package_refusal_in_full(tmp_path: Path, request_: PackageRequest,
                                       files: dict[str, bytes], message: str) -> None:
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-    with pytest.raises(ConfigurationError) as caught:
-        resolve("", request_, tmp_path)
-    assert str(caught.value) == message.format(cwd=tmp_path)
+    assert _refusal(tmp_path, request_, files) == message.format(cwd=tmp_path)
 
 
 def test_prereleases_and_wildcards_are_not_conflicts(tmp_path: Path) -> None:
