@@ -137,9 +137,7 @@ def test_each_template_error_is_one_message_with_the_line_and_the_way_out(
 ])
 def test_a_syntax_error_shows_the_line_and_a_caret_under_the_culprit(source: str,
                                                                       message: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        check_python(source)
-    assert str(info.value) == message + "\nNothing was uploaded or submitted."
+    assert _compile_error(source) == message + "\nNothing was uploaded or submitted."
 
 
 def test_null_bytes_are_refused_without_a_line() -> None:
@@ -203,9 +201,7 @@ def test_windows_and_old_mac_line_ends_name_the_right_line(newline: str) -> None
 ])
 def test_the_caret_is_one_wide_where_python_gives_no_usable_end(source: str,
                                                                  message: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        check_python(source)
-    assert str(info.value) == message + "\nNothing was uploaded or submitted."
+    assert _compile_error(source) == message + "\nNothing was uploaded or submitted."
 
 
 def test_values_are_rendered_as_they_are_never_html_escaped() -> None:
@@ -242,10 +238,15 @@ def test_including_another_template_says_there_is_none(source: str, name: str) -
 
 
 def test_the_caret_keeps_the_tabs_before_the_culprit() -> None:
-    with pytest.raises(ConfigurationError) as info:
-        check_python("if True:\n\tx = (1 +)\n")
-    assert str(info.value) == (
+    assert _compile_error("if True:\n\tx = (1 +)\n") == (
         "SyntaxError in the cell at line 2: invalid syntax\n"
         "    2 | \tx = (1 +)\n"
         "        \t        ^\n"
         "Nothing was uploaded or submitted.")
+
+
+def _compile_error(source: str) -> str:
+    """The one error check_python refuses ``source`` with."""
+    with pytest.raises(ConfigurationError) as info:
+        check_python(source)
+    return str(info.value)
